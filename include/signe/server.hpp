@@ -1,0 +1,95 @@
+#pragma once
+
+// The server: HTTP and WebSocket on one port, rooms created lazily on first use, each room pinned
+// to one worker thread for its whole life.
+//
+//     int main() {
+//         signe::server srv{signe::config_from_env()};
+//         srv.add_room<counter_room>();
+//         return srv.run_until_signal();  // SIGINT/SIGTERM: sockets closed with 1001, clean exit
+//     }
+//
+// URLs: ws://host/parties/<party>/<room-id>?id=<session>, HTTP /parties/<party>/<room-id>/<route>,
+// and /party/<room-id> (party "main"), which is what PartySocket uses when no party is given.
+
+#include <signe/room.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace signe {
+
+// Every bound is named and has a default; all are per process unless stated.
+struct server_limits {
+    std::size_t max_frame_bytes = 64 * 1024;          // incoming WebSocket message; over it: close 1009
+    std::size_t max_body_bytes = 1024 * 1024;         // HTTP request body; over it: 413
+    std::size_t max_header_bytes = 16 * 1024;         // HTTP request head; over it: 431
+    std::size_t max_send_queue_bytes = 4 * 1024 * 1024;  // per socket; a reader this far behind is closed
+    std::size_t max_connections = 100'000;            // sockets (HTTP and WebSocket); over it: refused
+    std::size_t max_queued_frames = 1024;             // frames a socket may send before its initial sync
+    std::chrono::seconds handshake_timeout{10};       // HTTP request head and WebSocket handshake
+    std::chrono::seconds http_idle_timeout{30};       // keep-alive connection with no request
+};
+
+struct server_config {
+    std::string address = "0.0.0.0";
+    std::uint16_t port = 3000;  // 0: any free port (see listen())
+    unsigned threads = 0;       // worker threads; 0: one per core
+    std::string static_dir;     // files served for paths outside /parties; empty: none
+    server_limits limits;
+    std::chrono::milliseconds shutdown_grace{3000};  // how long stop() waits for sockets to close
+};
+
+// Reads PORT, SIGNE_ADDRESS, SIGNE_THREADS and SIGNE_STATIC_DIR over the given defaults.
+server_config config_from_env(server_config defaults = {});
+
+struct server_stats {
+    std::uint64_t connections_open = 0;
+    std::uint64_t connections_refused = 0;  // over max_connections
+    std::uint64_t slow_readers_closed = 0;
+    std::uint64_t oversized_frames = 0;
+    std::uint64_t rooms = 0;
+};
+
+class server {
+public:
+    explicit server(server_config config = {});
+    // Embedded: runs on the caller's io_context (which the caller runs) instead of own threads.
+    server(boost::asio::io_context& ioc, server_config config = {});
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+    ~server();
+
+    // Registers a room type. Room ids are matched against path patterns in registration order.
+    template <room_type R>
+    server& add_room() {
+        return add_room(define_room<R>());
+    }
+    server& add_room(detail::room_definition def);
+
+    // Binds and starts accepting; returns the bound port (useful with port 0).
+    std::uint16_t listen();
+    // Runs the worker threads until stop() (not in embedded mode: run the io_context instead).
+    void run();
+    // Graceful stop: refuse new sockets, close every socket with 1001, return from run().
+    // Safe from any thread and from signal-handling code paths of the server itself.
+    void stop();
+    // listen(), print the address, run until SIGINT or SIGTERM; returns the process exit code.
+    int run_until_signal();
+
+    std::uint16_t port() const;
+    server_stats stats() const;
+
+    struct impl;
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace signe

@@ -1,0 +1,148 @@
+#pragma once
+
+// The room runtime: one room instance with its sessions, connections and sync engine. It is
+// transport-independent (the server, the test harness and later shards drive it) and
+// single-threaded: every call happens on the room's executor, so nothing here takes a lock.
+
+#include <signe/connection.hpp>
+#include <signe/room.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/pending_changes.hpp"
+
+namespace signe::detail {
+
+// Time and timers for one room: real in the server, manual in tests. Timer callbacks run on the
+// room's executor; a cancelled or destroyed timer never calls back.
+class room_clock {
+public:
+    virtual ~room_clock() = default;
+    virtual std::int64_t now_ms() const = 0;
+    virtual std::uint64_t set_timer(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
+    virtual void cancel_timer(std::uint64_t id) = 0;
+};
+
+// What went wrong with client input, for operators (malformed frames are dropped, as the
+// original does, but never silently for the operator).
+struct room_counters {
+    std::uint64_t frames_in = 0;
+    std::uint64_t malformed_frames = 0;
+    std::uint64_t unknown_actions = 0;
+    std::uint64_t invalid_payloads = 0;
+    std::uint64_t guard_refusals = 0;
+    std::uint64_t handler_errors = 0;
+    std::uint64_t frames_out = 0;
+    std::uint64_t sync_packets = 0;
+};
+
+struct room_limits {
+    std::size_t max_queued_frames = 1024;  // frames a socket may send while its join is pending
+};
+
+class room_core final : public room_runtime, private change_sink {
+public:
+    room_core(const room_definition& def, room_info info, room_clock& clock, room_limits limits = {});
+    ~room_core();
+    room_core(const room_core&) = delete;
+    room_core& operator=(const room_core&) = delete;
+
+    // Builds the room instance and runs on_start. Call once, before anything else.
+    void start();
+
+    // A socket arrives: guards, session, user, on_join, initial sync.
+    void join(const connection_ptr& conn);
+    // A text frame from a socket.
+    void message(const connection_ptr& conn, std::string_view text);
+    // A socket closed (the transport has already stopped sending to it).
+    void leave(const connection_ptr& conn);
+    // An HTTP request for this room; `done` receives the response (maybe later, after an async
+    // guard), on the room's executor.
+    void http(request req, std::function<void(response)> done);
+    // Closes every socket (server shutdown) and cancels the room's own timers.
+    void close_all(int code, std::string_view reason);
+
+    void* instance() { return instance_; }
+    const room_counters& counters() const { return counters_; }
+    std::size_t connection_count() const { return connections_.size(); }
+    // The user of a connection (nullptr when none).
+    void* user_of(const connection& conn);
+    // Every session, for tests and tools: private id -> public id, connected.
+    struct session_view {
+        std::string public_id;
+        bool connected;
+        std::int64_t created;
+        std::int64_t disconnected_at;
+    };
+    std::optional<session_view> session(std::string_view private_id) const;
+
+    // room_runtime (what room_base offers to room code).
+    const room_info& info() const override { return info_; }
+    void send(connection& to, const json::value& frame) override;
+    void broadcast(const json::value& frame, const connection* except) override;
+    void apply_sync() override;
+    void set_auto_sync(bool on) override;
+    bool auto_sync() const override { return auto_sync_; }
+    std::int64_t now_ms() const override { return clock_.now_ms(); }
+    std::uint64_t set_timer(std::chrono::milliseconds delay, std::function<void()> fn) override;
+    void cancel_timer(std::uint64_t id) override;
+    std::vector<connection*> connections() const override;
+
+private:
+    struct session_record {
+        std::string public_id;
+        std::int64_t created = 0;
+        bool connected = true;
+        std::int64_t disconnected_at = 0;
+        int live_sockets = 0;
+        std::optional<std::uint64_t> expiry_timer;
+    };
+
+    void record(change c) override;
+
+    // Guards, in order; `done(allowed, reply)` runs once the verdict is known.
+    using guard_step = std::function<decision()>;
+    void run_guards(std::vector<guard_step> steps, std::function<void(bool, const std::optional<response>&)> done);
+
+    void admit(const connection_ptr& conn);
+    std::string new_public_id() const;
+    std::size_t online_sessions() const;
+    void process(const connection_ptr& conn, const std::string& text);
+    void dispatch(const connection_ptr& conn, std::string action, json::value value, bool has_value);
+    void run_action(const connection_ptr& conn, const action_entry& entry, std::string action, json::value value, bool has_value);
+    void drain_inbox(const connection_ptr& conn);
+    void end_turn();
+    void expire_session(const std::string& private_id);
+    void arm_expiry(const std::string& private_id, session_record& s);
+
+    void flush();
+    void deliver(const json::value& frame, const std::vector<connection*>& to);
+    void send_initial_sync(connection& conn);
+    std::vector<connection*> synced_connections() const;
+    void on_throttle_window_end();
+    void route_http(request& req, std::function<void(response)>& done);
+
+    const room_definition& def_;
+    room_info info_;
+    room_clock& clock_;
+    room_limits limits_;
+    std::unique_ptr<room_object> object_;
+    void* instance_ = nullptr;
+
+    std::vector<connection_ptr> connections_;
+    std::unordered_map<std::string, session_record> sessions_;  // by private id
+    pending_changes pending_;
+    bool auto_sync_ = true;
+    bool throttle_window_open_ = false;
+    std::vector<std::uint64_t> room_timers_;  // timers room code set, cancelled at shutdown
+    room_counters counters_;
+};
+
+}  // namespace signe::detail

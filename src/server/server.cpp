@@ -1,0 +1,320 @@
+#include <signe/log.hpp>
+#include <signe/server.hpp>
+
+#include <boost/asio/post.hpp>
+
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+
+#include "server/server_impl.hpp"
+
+namespace signe {
+
+// ---------------------------------------------------------------------------------------------
+// Room timers
+
+asio_clock::~asio_clock() { cancel_all(); }
+
+std::int64_t asio_clock::now_ms() const {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::uint64_t asio_clock::set_timer(std::chrono::milliseconds delay, std::function<void()> fn) {
+    std::uint64_t id = ++last_id_;
+    auto timer = std::make_shared<net::steady_timer>(executor_, delay);
+    timers_.emplace(id, timer);
+    timer->async_wait([this, id, timer, fn = std::move(fn)](boost::system::error_code ec) {
+        if (ec) {
+            return;  // cancelled: the clock (and maybe its room) may be gone
+        }
+        timers_.erase(id);
+        fn();
+    });
+    return id;
+}
+
+void asio_clock::cancel_timer(std::uint64_t id) {
+    if (auto it = timers_.find(id); it != timers_.end()) {
+        it->second->cancel();
+        timers_.erase(it);
+    }
+}
+
+void asio_clock::cancel_all() {
+    for (auto& [id, timer] : timers_) {
+        timer->cancel();
+    }
+    timers_.clear();
+}
+
+void room_host::post(std::function<void(detail::room_core&)> fn) {
+    net::post(executor, [this, fn = std::move(fn)] {
+        ensure_started();
+        fn(core);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths
+
+std::optional<room_address> parse_room_path(std::string_view path) {
+    std::vector<std::string_view> segments;
+    std::size_t start = 0;
+    while (start < path.size()) {
+        std::size_t slash = path.find('/', start);
+        std::size_t end = slash == std::string_view::npos ? path.size() : slash;
+        if (end > start) {
+            segments.push_back(path.substr(start, end - start));
+        }
+        start = end + 1;
+    }
+    room_address out;
+    std::size_t used = 0;
+    if (segments.size() >= 3 && segments[0] == "parties") {
+        out.party = percent_decode(segments[1]);
+        out.room_id = percent_decode(segments[2]);
+        used = 3;
+    } else if (segments.size() >= 2 && segments[0] == "party") {
+        out.party = "main";
+        out.room_id = percent_decode(segments[1]);
+        used = 2;
+    } else {
+        return std::nullopt;
+    }
+    if (out.party.empty() || out.room_id.empty()) {
+        return std::nullopt;
+    }
+    for (std::size_t i = used; i < segments.size(); ++i) {
+        out.rest += '/';
+        out.rest += segments[i];
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+server::impl::impl(server_config cfg, net::io_context* external) : config(std::move(cfg)) {
+    if (external != nullptr) {
+        embedded = true;
+        workers.push_back(external);
+        return;
+    }
+    unsigned n = config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < n; ++i) {
+        owned.push_back(std::make_unique<net::io_context>(1));
+        workers.push_back(owned.back().get());
+        guards.emplace_back(net::make_work_guard(*owned.back()));
+    }
+}
+
+strand server::impl::strand_for(std::size_t worker) { return net::make_strand(workers[worker]->get_executor()); }
+
+std::size_t server::impl::worker_for(const std::string& key) const { return std::hash<std::string>{}(key) % workers.size(); }
+
+std::shared_ptr<room_host> server::impl::find_room(const std::string& party, const std::string& room_id) {
+    std::string key = party + '\n' + room_id;
+    std::lock_guard lock(rooms_mutex);
+    if (auto it = rooms.find(key); it != rooms.end()) {
+        return it->second;
+    }
+    for (const auto& def : definitions) {
+        room_info info{party, room_id, name_values{}};
+        if (def.matches(room_id, info.params)) {
+            auto host = std::make_shared<room_host>(def, std::move(info), strand_for(worker_for(key)), config.limits.max_queued_frames);
+            rooms.emplace(key, host);
+            return host;
+        }
+    }
+    return nullptr;
+}
+
+void server::impl::accept() {
+    // Each accepted socket lands on the next worker; WebSockets later move to their room's.
+    net::io_context& target = *workers[next_worker++ % workers.size()];
+    acceptor->async_accept(target, [this](boost::system::error_code ec, tcp::socket socket) {
+        if (ec) {
+            if (ec == net::error::operation_aborted || stopping) {
+                return;
+            }
+            log(log_level::warn, "accept failed: " + ec.message());
+        } else if (connections_open.load() >= config.limits.max_connections) {
+            ++connections_refused;
+            boost::system::error_code ignored;
+            socket.close(ignored);
+        } else {
+            start_http_session(*this, std::move(socket));
+        }
+        if (!stopping) {
+            accept();
+        }
+    });
+}
+
+void server::impl::begin_stop() {
+    if (stopping.exchange(true)) {
+        return;
+    }
+    net::post(workers[0]->get_executor(), [this] {
+        boost::system::error_code ignored;
+        if (acceptor) {
+            acceptor->close(ignored);
+        }
+        if (signals) {
+            signals->cancel(ignored);
+        }
+    });
+    std::vector<std::shared_ptr<room_host>> hosts;
+    {
+        std::lock_guard lock(rooms_mutex);
+        for (auto& [key, host] : rooms) {
+            hosts.push_back(host);
+        }
+    }
+    for (auto& host : hosts) {
+        net::post(host->executor, [host] {
+            host->closing = true;
+            host->core.close_all(close_code::going_away, "Server shutting down");
+            host->clock.cancel_all();
+        });
+    }
+    std::vector<std::shared_ptr<http_session>> live;
+    {
+        std::lock_guard lock(sessions_mutex);
+        for (auto& weak : http_sessions) {
+            if (auto s = weak.lock()) {
+                live.push_back(s);
+            }
+        }
+    }
+    for (auto& s : live) {
+        close_http_session(s);
+    }
+    // Let the workers finish their close handshakes, then stop them whatever is left.
+    for (auto& guard : guards) {
+        guard.reset();
+    }
+    if (!embedded) {
+        // A thread, not a timer: a pending timer would keep the workers busy for the whole grace.
+        watchdog = std::thread([this] {
+            std::unique_lock lock(watchdog_mutex);
+            if (!watchdog_wake.wait_for(lock, config.shutdown_grace, [this] { return workers_done; })) {
+                log(log_level::warn, "sockets still open after the shutdown grace period; stopping anyway");
+                for (auto* w : workers) {
+                    w->stop();
+                }
+            }
+        });
+    }
+}
+
+server::server(server_config config) : impl_(std::make_unique<impl>(std::move(config), nullptr)) {}
+
+server::server(net::io_context& ioc, server_config config) : impl_(std::make_unique<impl>(std::move(config), &ioc)) {}
+
+server::~server() {
+    {
+        std::lock_guard lock(impl_->watchdog_mutex);
+        impl_->workers_done = true;
+    }
+    impl_->watchdog_wake.notify_all();
+    if (impl_->watchdog.joinable()) {
+        impl_->watchdog.join();
+    }
+}
+
+server& server::add_room(detail::room_definition def) {
+    std::lock_guard lock(impl_->rooms_mutex);
+    impl_->definitions.push_back(std::move(def));
+    return *this;
+}
+
+std::uint16_t server::listen() {
+    auto address = net::ip::make_address(impl_->config.address);
+    tcp::endpoint endpoint(address, impl_->config.port);
+    impl_->acceptor.emplace(*impl_->workers[0]);
+    impl_->acceptor->open(endpoint.protocol());
+    impl_->acceptor->set_option(net::socket_base::reuse_address(true));
+    impl_->acceptor->bind(endpoint);
+    impl_->acceptor->listen(net::socket_base::max_listen_connections);
+    impl_->bound_port = impl_->acceptor->local_endpoint().port();
+    impl_->accept();
+    return impl_->bound_port;
+}
+
+void server::run() {
+    if (impl_->embedded) {
+        throw std::logic_error("server::run: an embedded server runs on the caller's io_context");
+    }
+    for (std::size_t i = 1; i < impl_->workers.size(); ++i) {
+        impl_->threads.emplace_back([w = impl_->workers[i]] { w->run(); });
+    }
+    impl_->workers[0]->run();
+    for (auto& t : impl_->threads) {
+        t.join();
+    }
+    impl_->threads.clear();
+    {
+        std::lock_guard lock(impl_->watchdog_mutex);
+        impl_->workers_done = true;
+    }
+    impl_->watchdog_wake.notify_all();
+    if (impl_->watchdog.joinable()) {
+        impl_->watchdog.join();
+    }
+}
+
+void server::stop() { impl_->begin_stop(); }
+
+int server::run_until_signal() {
+    try {
+        listen();
+    } catch (const std::exception& e) {
+        log(log_level::error, std::string("cannot listen on ") + impl_->config.address + ":" + std::to_string(impl_->config.port) + ": " + e.what());
+        return 1;
+    }
+    impl_->signals.emplace(*impl_->workers[0], SIGINT, SIGTERM);
+    impl_->signals->async_wait([this](boost::system::error_code ec, int sig) {
+        if (!ec) {
+            log(log_level::info, std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+            stop();
+        }
+    });
+    std::cout << "signe listening on http://" << impl_->config.address << ":" << impl_->bound_port << std::endl;
+    run();
+    log(log_level::info, "stopped");
+    return 0;
+}
+
+std::uint16_t server::port() const { return impl_->bound_port; }
+
+server_stats server::stats() const {
+    server_stats s;
+    s.connections_open = impl_->connections_open.load();
+    s.connections_refused = impl_->connections_refused.load();
+    s.slow_readers_closed = impl_->slow_readers_closed.load();
+    s.oversized_frames = impl_->oversized_frames.load();
+    std::lock_guard lock(impl_->rooms_mutex);
+    s.rooms = impl_->rooms.size();
+    return s;
+}
+
+server_config config_from_env(server_config defaults) {
+    if (const char* v = std::getenv("PORT"); v != nullptr && *v != '\0') {
+        defaults.port = static_cast<std::uint16_t>(std::stoul(v));
+    }
+    if (const char* v = std::getenv("SIGNE_ADDRESS"); v != nullptr && *v != '\0') {
+        defaults.address = v;
+    }
+    if (const char* v = std::getenv("SIGNE_THREADS"); v != nullptr && *v != '\0') {
+        defaults.threads = static_cast<unsigned>(std::stoul(v));
+    }
+    if (const char* v = std::getenv("SIGNE_STATIC_DIR"); v != nullptr && *v != '\0') {
+        defaults.static_dir = v;
+    }
+    return defaults;
+}
+
+}  // namespace signe

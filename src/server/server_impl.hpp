@@ -1,0 +1,132 @@
+#pragma once
+
+// Private parts of the server shared by the listener and the sessions.
+
+#include <signe/server.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/room_core.hpp"
+
+namespace signe {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+using strand = net::strand<net::io_context::executor_type>;
+using http_request = http::request<http::string_body>;
+using http_response = http::response<http::string_body>;
+
+// Room timers on the room's strand, with wall-clock time.
+class asio_clock final : public detail::room_clock {
+public:
+    explicit asio_clock(strand executor) : executor_(std::move(executor)) {}
+    ~asio_clock() override;
+
+    std::int64_t now_ms() const override;
+    std::uint64_t set_timer(std::chrono::milliseconds delay, std::function<void()> fn) override;
+    void cancel_timer(std::uint64_t id) override;
+    void cancel_all();
+
+private:
+    strand executor_;
+    std::uint64_t last_id_ = 0;
+    std::map<std::uint64_t, std::shared_ptr<net::steady_timer>> timers_;
+};
+
+// One room: its strand, clock and runtime. Everything inside runs on `executor`.
+struct room_host {
+    room_host(const detail::room_definition& def, room_info info, strand exec, std::size_t max_queued_frames)
+        : executor(exec), clock(exec), core(def, std::move(info), clock, detail::room_limits{max_queued_frames}) {}
+
+    // Runs `fn` on the room's strand, starting the room first if this is its first task.
+    void post(std::function<void(detail::room_core&)> fn);
+    // Builds the room instance on first use; call on `executor`.
+    void ensure_started();
+
+    strand executor;
+    asio_clock clock;
+    detail::room_core core;
+    bool started = false;
+    bool closing = false;
+};
+
+// Where a /parties URL points.
+struct room_address {
+    std::string party;
+    std::string room_id;
+    std::string rest;  // what follows the room id, with its leading '/'
+};
+
+// Parses /parties/<party>/<room>[/rest] and /party/<room>[/rest]; nullopt for anything else.
+std::optional<room_address> parse_room_path(std::string_view path);
+
+class http_session;
+
+struct server::impl {
+    impl(server_config cfg, net::io_context* external);
+
+    // Finds or creates the room; nullptr when no room type matches the id.
+    std::shared_ptr<room_host> find_room(const std::string& party, const std::string& room_id);
+    strand strand_for(std::size_t worker);
+    std::size_t worker_for(const std::string& key) const;
+
+    void accept();
+    void begin_stop();
+
+    server_config config;
+    std::vector<std::unique_ptr<net::io_context>> owned;
+    std::vector<net::io_context*> workers;
+    std::vector<std::optional<net::executor_work_guard<net::io_context::executor_type>>> guards;
+    std::vector<std::thread> threads;
+    bool embedded = false;
+
+    std::vector<detail::room_definition> definitions;
+    std::mutex rooms_mutex;  // the registry only; rooms themselves never lock
+    std::map<std::string, std::shared_ptr<room_host>> rooms;
+
+    std::optional<tcp::acceptor> acceptor;
+    std::optional<net::signal_set> signals;
+    std::size_t next_worker = 0;
+    std::atomic<bool> stopping{false};
+    // Stops the workers if sockets are still closing after the grace period.
+    std::thread watchdog;
+    std::mutex watchdog_mutex;
+    std::condition_variable watchdog_wake;
+    bool workers_done = false;
+    std::uint16_t bound_port = 0;
+
+    std::mutex sessions_mutex;  // live HTTP sessions, closed at shutdown
+    std::set<std::weak_ptr<http_session>, std::owner_less<std::weak_ptr<http_session>>> http_sessions;
+
+    std::atomic<std::uint64_t> connections_open{0};
+    std::atomic<std::uint64_t> connections_refused{0};
+    std::atomic<std::uint64_t> slow_readers_closed{0};
+    std::atomic<std::uint64_t> oversized_frames{0};
+};
+
+// Starts serving one accepted TCP connection (HTTP, maybe upgraded to WebSocket).
+void start_http_session(server::impl& srv, tcp::socket socket);
+// Closes an idle or busy HTTP session (shutdown).
+void close_http_session(const std::shared_ptr<http_session>& session);
+
+}  // namespace signe

@@ -1,0 +1,411 @@
+// The transport: one HTTP session per TCP connection, upgraded to a WebSocket session that
+// lives on its room's strand. Every read has a size limit and a timeout; every socket has a
+// bounded send queue.
+
+#include <signe/log.hpp>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <deque>
+#include <fstream>
+#include <sstream>
+
+#include "server/server_impl.hpp"
+
+namespace signe {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+namespace {
+
+request_info make_request_info(const http_request& req, const tcp::socket& socket) {
+    request_info info;
+    std::string_view target = req.target();
+    info.target = std::string(target);
+    std::size_t q = target.find('?');
+    info.path = std::string(target.substr(0, q));
+    if (q != std::string_view::npos) {
+        info.query = parse_query(target.substr(q + 1));
+    }
+    for (const auto& field : req) {
+        info.headers.add(std::string(field.name_string()), std::string(field.value()));
+    }
+    boost::system::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    if (!ec) {
+        info.remote_address = remote.address().to_string();
+    }
+    return info;
+}
+
+http_response to_http(const response& res, unsigned version, bool keep_alive) {
+    http_response out{static_cast<http::status>(res.status_code()), version};
+    out.set(http::field::server, "signe");
+    out.set(http::field::content_type, res.content_type());
+    for (const auto& [name, value] : res.headers().items()) {
+        out.set(name, value);
+    }
+    out.body() = res.body_text();
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    return out;
+}
+
+http_response plain(http::status status, std::string body, unsigned version, bool keep_alive) {
+    http_response out{status, version};
+    out.set(http::field::server, "signe");
+    out.set(http::field::content_type, "text/plain");
+    out.body() = std::move(body);
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    return out;
+}
+
+std::string_view mime_type(std::string_view path) {
+    auto dot = path.rfind('.');
+    std::string_view ext = dot == std::string_view::npos ? "" : path.substr(dot);
+    if (ext == ".html" || ext == ".htm") {
+        return "text/html; charset=utf-8";
+    }
+    if (ext == ".js" || ext == ".mjs") {
+        return "text/javascript; charset=utf-8";
+    }
+    if (ext == ".css") {
+        return "text/css; charset=utf-8";
+    }
+    if (ext == ".json" || ext == ".map") {
+        return "application/json";
+    }
+    if (ext == ".png") {
+        return "image/png";
+    }
+    if (ext == ".svg") {
+        return "image/svg+xml";
+    }
+    if (ext == ".ico") {
+        return "image/x-icon";
+    }
+    return "application/octet-stream";
+}
+
+// Small demo assets only: the file is read in one go on the worker thread.
+std::optional<http_response> static_file(const std::string& root, std::string_view path, unsigned version, bool keep_alive, bool head) {
+    if (root.empty() || path.find("..") != std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string file = root + std::string(path);
+    if (!path.empty() && path.back() == '/') {
+        file += "index.html";
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        return std::nullopt;
+    }
+    std::ostringstream content;
+    content << in.rdbuf();
+    http_response out{http::status::ok, version};
+    out.set(http::field::server, "signe");
+    out.set(http::field::content_type, mime_type(file));
+    out.set(http::field::cache_control, "no-cache");
+    out.body() = head ? std::string() : content.str();
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    if (head) {
+        out.content_length(content.str().size());
+    }
+    return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket
+
+class ws_session final : public connection, public std::enable_shared_from_this<ws_session> {
+public:
+    ws_session(server::impl& srv, std::shared_ptr<room_host> host, tcp::socket socket, request_info info)
+        : connection(random_id(10), std::move(info)), srv_(srv), host_(std::move(host)), ws_(std::move(socket)) {
+        ++srv_.connections_open;
+    }
+    ~ws_session() override { --srv_.connections_open; }
+
+    void start(http_request req) {
+        websocket::stream_base::timeout timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+        timeouts.handshake_timeout = srv_.config.limits.handshake_timeout;
+        ws_.set_option(timeouts);
+        ws_.read_message_max(srv_.config.limits.max_frame_bytes);
+        ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) { res.set(http::field::server, "signe"); }));
+        ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
+            if (ec) {
+                return;  // handshake failed; the socket goes with this session
+            }
+            self->open_ = true;
+            if (self->host_->closing) {
+                self->close(close_code::going_away, "Server shutting down");
+            } else {
+                self->host_->ensure_started();
+                self->host_->core.join(self);
+            }
+            self->read();
+        });
+    }
+
+    void send_text(frame_ptr frame) override {
+        if (!open_ || closing_) {
+            return;
+        }
+        if (queued_bytes_ + frame->size() > srv_.config.limits.max_send_queue_bytes) {
+            // A reader this far behind would hold memory and delay nobody but itself: drop it.
+            ++srv_.slow_readers_closed;
+            log(log_level::warn, "closing slow reader " + id() + " (" + std::to_string(queued_bytes_) + " bytes queued)");
+            abort();
+            return;
+        }
+        queued_bytes_ += frame->size();
+        queue_.push_back(std::move(frame));
+        write_next();
+    }
+
+    void close(int code, std::string_view reason) override {
+        if (!open_ || closing_) {
+            return;
+        }
+        closing_ = true;
+        close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+        if (!writing_) {
+            do_close();
+        }
+    }
+
+    bool is_open() const override { return open_ && !closing_; }
+
+private:
+    void read() {
+        ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    }
+
+    void on_read(beast::error_code ec) {
+        if (ec) {
+            if (ec == websocket::error::message_too_big) {
+                ++srv_.oversized_frames;
+                log(log_level::debug, "closing " + id() + ": frame over " + std::to_string(srv_.config.limits.max_frame_bytes) + " bytes");
+            }
+            finish();
+            return;
+        }
+        std::string text = beast::buffers_to_string(buffer_.data());  // binary frames are read as text, like Node
+        buffer_.consume(buffer_.size());
+        host_->core.message(shared_from_this(), text);
+        read();
+    }
+
+    void write_next() {
+        if (writing_ || queue_.empty()) {
+            return;
+        }
+        writing_ = true;
+        ws_.text(true);
+        ws_.async_write(net::buffer(*queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->writing_ = false;
+            self->queued_bytes_ -= self->queue_.front()->size();
+            self->queue_.pop_front();
+            if (ec) {
+                self->abort();
+                return;
+            }
+            if (self->closing_ && self->queue_.empty()) {
+                self->do_close();
+            } else {
+                self->write_next();
+            }
+        });
+    }
+
+    void do_close() {
+        ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {});
+    }
+
+    // Drops the connection without a close handshake; the pending read then ends it.
+    void abort() {
+        closing_ = true;
+        beast::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().close(ignored);
+    }
+
+    void finish() {
+        if (finished_) {
+            return;
+        }
+        finished_ = true;
+        open_ = false;
+        queue_.clear();
+        queued_bytes_ = 0;
+        host_->core.leave(shared_from_this());
+    }
+
+    server::impl& srv_;
+    std::shared_ptr<room_host> host_;
+    websocket::stream<beast::tcp_stream> ws_;
+    beast::flat_buffer buffer_;
+    std::deque<frame_ptr> queue_;
+    std::size_t queued_bytes_ = 0;
+    bool writing_ = false;
+    bool open_ = false;
+    bool closing_ = false;
+    bool finished_ = false;
+    websocket::close_reason close_reason_;
+};
+
+void room_host::ensure_started() {
+    if (!started) {
+        started = true;
+        core.start();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+class http_session final : public std::enable_shared_from_this<http_session> {
+public:
+    http_session(server::impl& srv, tcp::socket socket) : srv_(srv), stream_(std::move(socket)) { ++srv_.connections_open; }
+    ~http_session() { --srv_.connections_open; }
+
+    void start() {
+        {
+            std::lock_guard lock(srv_.sessions_mutex);
+            srv_.http_sessions.insert(weak_from_this());
+        }
+        read(srv_.config.limits.handshake_timeout);
+    }
+
+    void shutdown() {
+        net::post(stream_.get_executor(), [self = shared_from_this()] {
+            beast::error_code ignored;
+            self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            self->stream_.close();
+        });
+    }
+
+private:
+    void forget() {
+        std::lock_guard lock(srv_.sessions_mutex);
+        srv_.http_sessions.erase(weak_from_this());
+    }
+
+    void read(std::chrono::seconds timeout) {
+        parser_.emplace();
+        parser_->body_limit(srv_.config.limits.max_body_bytes);
+        parser_->header_limit(static_cast<std::uint32_t>(srv_.config.limits.max_header_bytes));
+        stream_.expires_after(timeout);
+        http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    }
+
+    void on_read(beast::error_code ec) {
+        if (ec == http::error::body_limit) {
+            write(plain(http::status::payload_too_large, "Payload Too Large", 11, false));
+            return;
+        }
+        if (ec == http::error::header_limit) {
+            write(plain(http::status::request_header_fields_too_large, "Request Header Fields Too Large", 11, false));
+            return;
+        }
+        if (ec) {
+            forget();
+            beast::error_code ignored;
+            stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            return;
+        }
+        http_request req = parser_->release();
+        if (websocket::is_upgrade(req)) {
+            upgrade(std::move(req));
+        } else {
+            handle(std::move(req));
+        }
+    }
+
+    void upgrade(http_request req) {
+        forget();
+        request_info info = make_request_info(req, stream_.socket());
+        auto address = parse_room_path(info.path);
+        auto host = address ? srv_.find_room(address->party, address->room_id) : nullptr;
+        if (!host || buffer_.size() != 0 || srv_.stopping) {
+            // Not a room (or bytes pipelined after the upgrade request, which no client sends).
+            write(plain(http::status::not_found, "Not Found", req.version(), false));
+            return;
+        }
+        // Move the socket onto its room's strand: from now on this connection lives there.
+        tcp::socket& socket = stream_.socket();
+        auto protocol = socket.local_endpoint().protocol();
+        tcp::socket moved(host->executor, protocol, socket.release());
+        auto session = std::make_shared<ws_session>(srv_, host, std::move(moved), std::move(info));
+        net::dispatch(host->executor, [session, req = std::move(req)]() mutable { session->start(std::move(req)); });
+    }
+
+    void handle(http_request req) {
+        version_ = req.version();
+        keep_alive_ = req.keep_alive();
+        request_info info = make_request_info(req, stream_.socket());
+        auto address = parse_room_path(info.path);
+        if (!address) {
+            bool get = req.method() == http::verb::get || req.method() == http::verb::head;
+            auto file = get ? static_file(srv_.config.static_dir, info.path, version_, keep_alive_, req.method() == http::verb::head) : std::nullopt;
+            write(file ? std::move(*file) : plain(http::status::not_found, "Not Found", version_, keep_alive_));
+            return;
+        }
+        auto host = srv_.find_room(address->party, address->room_id);
+        if (!host) {
+            response res;
+            if (req.method() != http::verb::options) {
+                res.not_found();
+            }
+            apply_cors(res);
+            write(to_http(res, version_, keep_alive_));
+            return;
+        }
+        signe::request room_req;
+        static_cast<request_info&>(room_req) = std::move(info);
+        room_req.method = verb_from_string(req.method_string());
+        room_req.route_path = address->rest.empty() ? "/" : address->rest;
+        room_req.body = std::move(req.body());
+        host->post([self = shared_from_this(), room_req = std::move(room_req)](detail::room_core& core) mutable {
+            core.http(std::move(room_req), [self](response res) {
+                net::post(self->stream_.get_executor(), [self, res = std::move(res)] {
+                    self->write(to_http(res, self->version_, self->keep_alive_));
+                });
+            });
+        });
+    }
+
+    void write(http_response res) {
+        auto shared = std::make_shared<http_response>(std::move(res));
+        bool keep = shared->keep_alive() && !srv_.stopping;
+        http::async_write(stream_, *shared, [self = shared_from_this(), shared, keep](beast::error_code ec, std::size_t) {
+            if (ec || !keep) {
+                self->forget();
+                beast::error_code ignored;
+                self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                return;
+            }
+            self->read(self->srv_.config.limits.http_idle_timeout);
+        });
+    }
+
+    server::impl& srv_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    unsigned version_ = 11;
+    bool keep_alive_ = true;
+};
+
+void start_http_session(server::impl& srv, tcp::socket socket) { std::make_shared<http_session>(srv, std::move(socket))->start(); }
+
+void close_http_session(const std::shared_ptr<http_session>& session) { session->shutdown(); }
+
+}  // namespace signe
