@@ -46,7 +46,8 @@ struct server_config {
     std::chrono::milliseconds shutdown_grace{3000};  // how long stop() waits for sockets to close
 };
 
-// Reads PORT, SIGNE_ADDRESS, SIGNE_THREADS and SIGNE_STATIC_DIR over the given defaults.
+// Reads PORT, SIGNE_ADDRESS, SIGNE_THREADS, SIGNE_STATIC_DIR, SIGNE_MAX_FRAME_BYTES,
+// SIGNE_MAX_SEND_QUEUE_BYTES and SIGNE_MAX_CONNECTIONS over the given defaults.
 server_config config_from_env(server_config defaults = {});
 
 struct server_stats {

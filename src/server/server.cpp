@@ -314,6 +314,15 @@ server_config config_from_env(server_config defaults) {
     if (const char* v = std::getenv("SIGNE_STATIC_DIR"); v != nullptr && *v != '\0') {
         defaults.static_dir = v;
     }
+    if (const char* v = std::getenv("SIGNE_MAX_FRAME_BYTES"); v != nullptr && *v != '\0') {
+        defaults.limits.max_frame_bytes = std::stoul(v);
+    }
+    if (const char* v = std::getenv("SIGNE_MAX_SEND_QUEUE_BYTES"); v != nullptr && *v != '\0') {
+        defaults.limits.max_send_queue_bytes = std::stoul(v);
+    }
+    if (const char* v = std::getenv("SIGNE_MAX_CONNECTIONS"); v != nullptr && *v != '\0') {
+        defaults.limits.max_connections = std::stoul(v);
+    }
     return defaults;
 }
 

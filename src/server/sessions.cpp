@@ -214,8 +214,10 @@ private:
             self->writing_ = false;
             self->queued_bytes_ -= self->queue_.front()->size();
             self->queue_.pop_front();
-            if (ec) {
+            if (ec || self->finished_) {
                 self->abort();
+                self->queue_.clear();
+                self->queued_bytes_ = 0;
                 return;
             }
             if (self->closing_ && self->queue_.empty()) {
@@ -243,8 +245,10 @@ private:
         }
         finished_ = true;
         open_ = false;
-        queue_.clear();
-        queued_bytes_ = 0;
+        if (!writing_) {
+            queue_.clear();  // an in-flight write still owns the front frame: it clears on completion
+            queued_bytes_ = 0;
+        }
         host_->core.leave(shared_from_this());
     }
 
@@ -390,9 +394,25 @@ private:
                 self->forget();
                 beast::error_code ignored;
                 self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                if (!ec) {
+                    self->drain();
+                }
                 return;
             }
             self->read(self->srv_.config.limits.http_idle_timeout);
+        });
+    }
+
+    // After an early answer (413, 431), read and discard what the client is still sending, so
+    // it can finish writing and read the answer instead of failing on a reset connection.
+    void drain() {
+        drain_buffer_.resize(16 * 1024);
+        stream_.expires_after(std::chrono::seconds(2));
+        stream_.async_read_some(net::buffer(drain_buffer_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+            self->drained_ += n;
+            if (!ec && self->drained_ < 4 * self->srv_.config.limits.max_body_bytes) {
+                self->drain();
+            }
         });
     }
 
@@ -402,6 +422,8 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     unsigned version_ = 11;
     bool keep_alive_ = true;
+    std::vector<char> drain_buffer_;
+    std::size_t drained_ = 0;
 };
 
 void start_http_session(server::impl& srv, tcp::socket socket) { std::make_shared<http_session>(srv, std::move(socket))->start(); }
