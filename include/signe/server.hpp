@@ -25,6 +25,10 @@ class io_context;
 
 namespace signe {
 
+namespace detail {
+struct server_access;
+}
+
 // Every bound is named and has a default; all are per process unless stated.
 struct server_limits {
     std::size_t max_frame_bytes = 64 * 1024;          // incoming WebSocket message; over it: close 1009
@@ -90,6 +94,7 @@ public:
     struct impl;
 
 private:
+    friend struct detail::server_access;
     std::unique_ptr<impl> impl_;
 };
 

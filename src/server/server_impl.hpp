@@ -82,6 +82,12 @@ std::optional<room_address> parse_room_path(std::string_view path);
 
 class http_session;
 
+namespace detail {
+struct server_access {
+    static server::impl& of(server& s) { return *s.impl_; }
+};
+}  // namespace detail
+
 struct server::impl {
     impl(server_config cfg, net::io_context* external);
 
@@ -123,6 +129,14 @@ struct server::impl {
     std::atomic<std::uint64_t> slow_readers_closed{0};
     std::atomic<std::uint64_t> oversized_frames{0};
 };
+
+// Hands an upgrade request to its room (the socket moves to the room's strand). False when no
+// room of this server matches; the socket is then untouched.
+bool upgrade_to_room(server::impl& srv, tcp::socket& socket, http_request req);
+
+// Answers a request for a room path; `respond` runs on the room's strand. False when the path
+// is not a room path (the caller serves it or answers 404).
+bool answer_room_request(server::impl& srv, http_request req, const std::string& remote_address, std::function<void(http_response)> respond);
 
 // Starts serving one accepted TCP connection (HTTP, maybe upgraded to WebSocket).
 void start_http_session(server::impl& srv, tcp::socket socket);

@@ -2,6 +2,7 @@
 // lives on its room's strand. Every read has a size limit and a timeout; every socket has a
 // bounded send queue.
 
+#include <signe/embed.hpp>
 #include <signe/log.hpp>
 
 #include <boost/asio/dispatch.hpp>
@@ -23,7 +24,7 @@ namespace websocket = beast::websocket;
 
 namespace {
 
-request_info make_request_info(const http_request& req, const tcp::socket& socket) {
+request_info make_request_info(const http_request& req, std::string remote_address) {
     request_info info;
     std::string_view target = req.target();
     info.target = std::string(target);
@@ -35,12 +36,14 @@ request_info make_request_info(const http_request& req, const tcp::socket& socke
     for (const auto& field : req) {
         info.headers.add(std::string(field.name_string()), std::string(field.value()));
     }
+    info.remote_address = std::move(remote_address);
+    return info;
+}
+
+std::string remote_of(const tcp::socket& socket) {
     boost::system::error_code ec;
     auto remote = socket.remote_endpoint(ec);
-    if (!ec) {
-        info.remote_address = remote.address().to_string();
-    }
-    return info;
+    return ec ? std::string() : remote.address().to_string();
 }
 
 http_response to_http(const response& res, unsigned version, bool keep_alive) {
@@ -335,55 +338,30 @@ private:
 
     void upgrade(http_request req) {
         forget();
-        request_info info = make_request_info(req, stream_.socket());
-        auto address = parse_room_path(info.path);
-        auto host = address ? srv_.find_room(address->party, address->room_id) : nullptr;
-        if (!host || buffer_.size() != 0 || srv_.stopping) {
+        if (buffer_.size() != 0 || srv_.stopping || !upgrade_to_room(srv_, stream_.socket(), req)) {
             // Not a room (or bytes pipelined after the upgrade request, which no client sends).
             write(plain(http::status::not_found, "Not Found", req.version(), false));
-            return;
         }
-        // Move the socket onto its room's strand: from now on this connection lives there.
-        tcp::socket& socket = stream_.socket();
-        auto protocol = socket.local_endpoint().protocol();
-        tcp::socket moved(host->executor, protocol, socket.release());
-        auto session = std::make_shared<ws_session>(srv_, host, std::move(moved), std::move(info));
-        net::dispatch(host->executor, [session, req = std::move(req)]() mutable { session->start(std::move(req)); });
     }
 
     void handle(http_request req) {
         version_ = req.version();
         keep_alive_ = req.keep_alive();
-        request_info info = make_request_info(req, stream_.socket());
-        auto address = parse_room_path(info.path);
-        if (!address) {
-            bool get = req.method() == http::verb::get || req.method() == http::verb::head;
-            auto file = get ? static_file(srv_.config.static_dir, info.path, version_, keep_alive_, req.method() == http::verb::head) : std::nullopt;
-            write(file ? std::move(*file) : plain(http::status::not_found, "Not Found", version_, keep_alive_));
-            return;
-        }
-        auto host = srv_.find_room(address->party, address->room_id);
-        if (!host) {
-            response res;
-            if (req.method() != http::verb::options) {
-                res.not_found();
-            }
-            apply_cors(res);
-            write(to_http(res, version_, keep_alive_));
-            return;
-        }
-        signe::request room_req;
-        static_cast<request_info&>(room_req) = std::move(info);
-        room_req.method = verb_from_string(req.method_string());
-        room_req.route_path = address->rest.empty() ? "/" : address->rest;
-        room_req.body = std::move(req.body());
-        host->post([self = shared_from_this(), room_req = std::move(room_req)](detail::room_core& core) mutable {
-            core.http(std::move(room_req), [self](response res) {
-                net::post(self->stream_.get_executor(), [self, res = std::move(res)] {
-                    self->write(to_http(res, self->version_, self->keep_alive_));
-                });
+        bool get = req.method() == http::verb::get || req.method() == http::verb::head;
+        bool head = req.method() == http::verb::head;
+        std::string path(req.target().substr(0, req.target().find('?')));
+        auto respond = [self = shared_from_this()](http_response res) {
+            net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+                res.version(self->version_);
+                res.keep_alive(self->keep_alive_);
+                self->write(std::move(res));
             });
-        });
+        };
+        if (answer_room_request(srv_, std::move(req), remote_of(stream_.socket()), std::move(respond))) {
+            return;
+        }
+        auto file = get ? static_file(srv_.config.static_dir, percent_decode(path), version_, keep_alive_, head) : std::nullopt;
+        write(file ? std::move(*file) : plain(http::status::not_found, "Not Found", version_, keep_alive_));
     }
 
     void write(http_response res) {
@@ -426,7 +404,64 @@ private:
     std::size_t drained_ = 0;
 };
 
+bool upgrade_to_room(server::impl& srv, tcp::socket& socket, http_request req) {
+    request_info info = make_request_info(req, remote_of(socket));
+    auto address = parse_room_path(info.path);
+    auto host = address ? srv.find_room(address->party, address->room_id) : nullptr;
+    if (!host) {
+        return false;
+    }
+    // Move the socket onto its room's strand: from now on this connection lives there.
+    auto protocol = socket.local_endpoint().protocol();
+    tcp::socket moved(host->executor, protocol, socket.release());
+    auto session = std::make_shared<ws_session>(srv, host, std::move(moved), std::move(info));
+    net::dispatch(host->executor, [session, req = std::move(req)]() mutable { session->start(std::move(req)); });
+    return true;
+}
+
+bool answer_room_request(server::impl& srv, http_request req, const std::string& remote_address, std::function<void(http_response)> respond) {
+    request_info info = make_request_info(req, remote_address);
+    auto address = parse_room_path(info.path);
+    if (!address) {
+        return false;
+    }
+    unsigned version = req.version();
+    bool keep_alive = req.keep_alive();
+    auto host = srv.find_room(address->party, address->room_id);
+    if (!host) {
+        response res;
+        if (req.method() != http::verb::options) {
+            res.not_found();  // OPTIONS is answered for any room id, as the original does
+        }
+        apply_cors(res);
+        respond(to_http(res, version, keep_alive));
+        return true;
+    }
+    signe::request room_req;
+    static_cast<request_info&>(room_req) = std::move(info);
+    room_req.method = verb_from_string(req.method_string());
+    room_req.route_path = address->rest.empty() ? "/" : address->rest;
+    room_req.body = std::move(req.body());
+    host->post([room_req = std::move(room_req), respond = std::move(respond), version, keep_alive](detail::room_core& core) mutable {
+        core.http(std::move(room_req), [respond, version, keep_alive](response res) { respond(to_http(res, version, keep_alive)); });
+    });
+    return true;
+}
+
 void start_http_session(server::impl& srv, tcp::socket socket) { std::make_shared<http_session>(srv, std::move(socket))->start(); }
+
+void accept_connection(server& srv, tcp::socket socket) {
+    auto& impl = detail::server_access::of(srv);
+    start_http_session(impl, tcp::socket(impl.workers[0]->get_executor(), socket.local_endpoint().protocol(), socket.release()));
+}
+
+bool accept_websocket(server& srv, tcp::socket& socket, const beast_request& req) {
+    return upgrade_to_room(detail::server_access::of(srv), socket, req);
+}
+
+bool handle_request(server& srv, const beast_request& req, const std::string& remote_address, std::function<void(beast_response)> respond) {
+    return answer_room_request(detail::server_access::of(srv), req, remote_address, std::move(respond));
+}
 
 void close_http_session(const std::shared_ptr<http_session>& session) { session->shutdown(); }
 
