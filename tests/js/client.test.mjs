@@ -1,14 +1,17 @@
 // The real @signe/sync client against a real server process.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { getJson, joinRoom, startServer } from "./helpers.mjs";
+import { getJson, joinRoom, rawSocket, startServer } from "./helpers.mjs";
 
 let server;
 before(async () => {
   server = await startServer();
 });
 after(async () => {
+  const connected = await rawSocket(server, "/parties/main/game-shutdown?id=last");
   assert.equal(await server.stop(), 0, "the server exits cleanly on SIGTERM");
+  await connected.waitFor(() => connected.closed !== null, "closed by the shutdown");
+  assert.equal(connected.closed.code, 1001, "sockets are closed with 1001 (going away)");
 });
 
 test("counter increments are seen by two clients", async () => {
