@@ -47,9 +47,8 @@ public:
     // The upgrade request: URL, query parameters and headers.
     const request_info& request() const { return request_; }
 
-    // Sends a JSON frame to this socket only. Dropped silently when the socket is closed.
-    void send(const json::value& frame);
-    // Sends already encoded text; the transport keeps a reference, not a copy.
+    // Sends already encoded text; the transport keeps a reference, not a copy. Room code sends
+    // with room_base::send, which also runs the room's interceptor.
     virtual void send_text(frame_ptr frame) = 0;
     // Closes the socket with a WebSocket close code and reason.
     virtual void close(int code, std::string_view reason) = 0;

@@ -10,6 +10,7 @@
 #include <signe/field.hpp>
 #include <signe/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <concepts>
 #include <cstdint>
@@ -547,10 +548,30 @@ public:
         items_.clear();
         changed_from(0, old_size);
     }
+    // Replaces the contents. Scalars: nothing is recorded when equal. Described entries are
+    // assigned field by field (only differences are recorded), then the size change.
     void assign(std::vector<V> items) {
         std::size_t old_size = items_.size();
-        items_ = std::move(items);
-        changed_from(0, old_size);
+        if constexpr (described<V>) {
+            std::size_t common = std::min(old_size, items.size());
+            for (std::size_t i = 0; i < common; ++i) {
+                items_[i] = std::move(items[i]);
+            }
+            if (items.size() == old_size) {
+                return;
+            }
+            items_.resize(common);
+            for (std::size_t i = common; i < items.size(); ++i) {
+                items_.push_back(std::move(items[i]));
+            }
+            changed_from(common, old_size);
+        } else {
+            if (items == items_) {
+                return;
+            }
+            items_ = std::move(items);
+            changed_from(0, old_size);
+        }
     }
 
 private:
@@ -696,6 +717,22 @@ void bind(T& node, change_sink* sink, std::string path, field_flags flags) {
     }
 }
 
+// True for "$delete" and for objects holding nothing but removals (or nothing at all).
+inline bool only_deletes(const json::value& j) {
+    if (j.is_string()) {
+        return j.get_string() == delete_token;
+    }
+    if (!j.is_object()) {
+        return false;
+    }
+    for (const auto& [key, item] : j.get_object()) {
+        if (!only_deletes(item)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 template <class V>
 void load_entry(V& existing, const json::value& j) {
     if constexpr (described<V>) {
@@ -725,7 +762,11 @@ void load_json(T& node, const json::value& j) {
             if (item.is_string() && item.get_string() == delete_token) {
                 node.erase(k);
             } else if constexpr (described<value_type>) {
-                load_json(node.emplace(k), item);
+                if (auto* existing = node.find(k)) {
+                    load_json(*existing, item);
+                } else if (!only_deletes(item)) {  // removing inside a missing entry creates nothing
+                    load_json(node.emplace(k), item);
+                }
             } else {
                 value_type value{};
                 if (scalar_from_json(item, value)) {
@@ -742,16 +783,28 @@ void load_json(T& node, const json::value& j) {
                 load_entry(items[i], j.get_array()[i]);
             }
         } else if (j.is_object()) {
-            // Index-keyed objects, as clients see lists of described entries.
+            // Index-keyed objects, as clients see lists of described entries; "$delete" at an
+            // index removes that entry.
+            std::vector<std::size_t> removed;
             for (const auto& [key, item] : j.get_object()) {
                 std::size_t index = 0;
                 if (!parse_index(key, index)) {
+                    continue;
+                }
+                if (item.is_string() && item.get_string() == delete_token) {
+                    removed.push_back(index);
                     continue;
                 }
                 if (items.size() <= index) {
                     items.resize(index + 1);
                 }
                 load_entry(items[index], item);
+            }
+            std::sort(removed.rbegin(), removed.rend());
+            for (std::size_t index : removed) {
+                if (index < items.size()) {
+                    items.erase(items.begin() + static_cast<std::ptrdiff_t>(index));
+                }
             }
         } else {
             return;

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,6 +102,9 @@ public:
     // An HTTP request to a route of the room: `path` is what follows /parties/<party>/<room>.
     response request(verb method, std::string path, std::string body = "", std::vector<std::pair<std::string, std::string>> headers = {});
 
+    // Runs `fn` as one room turn, like a handler: the changes it makes go out when it returns.
+    void act(const std::function<void()>& fn);
+
     // Moves the manual clock forward, running every timer that falls due, in order.
     void advance(std::chrono::milliseconds by);
     std::int64_t now_ms() const;
@@ -128,6 +132,11 @@ public:
         : harness_base(define_room<R>(), std::move(room_id), std::move(party)) {}
 
     R& room() { return *static_cast<R*>(instance()); }
+    // Changes room state from test code as a handler would: `h.act([](R& r) { r.count = 10; })`.
+    template <class Fn>
+    void act(Fn fn) {
+        harness_base::act([this, &fn] { fn(room()); });
+    }
     // The server-side user of a client (nullptr when none).
     detail::user_t<R>* user(test_client& client) { return static_cast<detail::user_t<R>*>(user_of(client)); }
 };

@@ -13,12 +13,6 @@ connection::connection(std::string id, request_info request) : id_(std::move(id)
 
 connection::~connection() = default;
 
-void connection::send(const json::value& frame) {
-    if (is_open()) {
-        send_text(std::make_shared<const std::string>(to_text(frame)));
-    }
-}
-
 namespace {
 std::string trimmed(std::string_view s) {
     auto first = s.find_first_not_of(" \t\r\n");

@@ -2,7 +2,49 @@
 
 namespace signe::detail {
 
+namespace {
+
+bool parse_array_index(std::string_view key, std::size_t& out) {
+    if (key.empty() || key.size() > 9 || key.find_first_not_of("0123456789") != std::string_view::npos) {
+        return false;
+    }
+    out = std::stoul(std::string(key));
+    return true;
+}
+
+// Writes `value` at the dotted `relative` path inside a pending container value. False when
+// the path does not fit the value (then the change is recorded on its own).
+bool write_into(json::value& target, std::string_view relative, json::value& value) {
+    json::value* node = &target;
+    while (true) {
+        std::size_t dot = relative.find('.');
+        std::string_view key = relative.substr(0, dot);
+        json::value* child = nullptr;
+        if (node->is_object()) {
+            child = &node->get_object()[key];
+            if (dot != std::string_view::npos && !child->is_object() && !child->is_array()) {
+                *child = json::object{};
+            }
+        } else if (std::size_t index = 0; node->is_array() && parse_array_index(key, index) && index < node->get_array().size()) {
+            child = &node->get_array()[index];
+        } else {
+            return false;
+        }
+        if (dot == std::string_view::npos) {
+            *child = std::move(value);
+            return true;
+        }
+        node = child;
+        relative = relative.substr(dot + 1);
+    }
+}
+
+}  // namespace
+
 void pending_changes::add(std::string path, json::value value) {
+    if (live_ > 0 && merge_into_ancestor(path, value)) {
+        return;
+    }
     bool container = value.is_object() || value.is_array() || value.is_string();
     if (container && live_ > 0) {
         drop_descendants(path);
@@ -18,6 +60,23 @@ void pending_changes::add(std::string path, json::value value) {
     index_.emplace(path, entries_.size());
     entries_.emplace_back(std::move(path), std::move(value));
     ++live_;
+}
+
+// A change below a path whose whole value is pending goes into that value: `items -> [1,2]`
+// then `items.0 -> 7` is `items -> [7,2]`, never an object that would lose element 1.
+bool pending_changes::merge_into_ancestor(const std::string& path, json::value& value) {
+    for (std::size_t dot = path.rfind('.'); dot != std::string::npos && dot > 0; dot = path.rfind('.', dot - 1)) {
+        auto it = index_.find(path.substr(0, dot));
+        if (it == index_.end()) {
+            continue;
+        }
+        auto& slot = entries_[it->second].second;
+        if (!slot || !(slot->is_object() || slot->is_array())) {
+            return false;
+        }
+        return write_into(*slot, std::string_view(path).substr(dot + 1), value);
+    }
+    return false;
 }
 
 void pending_changes::drop_descendants(const std::string& path) {

@@ -26,6 +26,7 @@ public:
 
 private:
     void drop_descendants(const std::string& path);
+    bool merge_into_ancestor(const std::string& path, json::value& value);
 
     std::vector<std::pair<std::string, std::optional<json::value>>> entries_;
     std::unordered_map<std::string, std::size_t> index_;

@@ -163,34 +163,45 @@ void room_core::send_initial_sync(connection& conn) {
 void room_core::apply_sync() {
     json::value packet = pending_.empty() ? json::value(object_->client_state()) : json::value(pending_.build());
     pending_.clear();
+    auto already_synced = synced_connections();
+    send_waiting_initial_syncs();  // the full state, never only the delta
+    deliver(sync_frame(std::move(packet)), already_synced);
+}
+
+void room_core::send_waiting_initial_syncs() {
     for (const auto& c : connections_) {
         if (c->awaiting_initial_sync_) {
-            send_initial_sync(*c);  // the full state, never only the delta
+            send_initial_sync(*c);
         }
     }
-    deliver(sync_frame(std::move(packet)), synced_connections());
 }
 
 void room_core::set_auto_sync(bool on) {
     bool was = auto_sync_;
     auto_sync_ = on;
     if (on && !was) {
-        for (const auto& c : connections_) {
-            if (c->awaiting_initial_sync_) {
-                send_initial_sync(*c);
-            }
-        }
-        end_turn();  // what piled up while it was off goes out now
+        end_turn();  // what piled up while it was off goes to the sockets already synced...
+        send_waiting_initial_syncs();  // ...and the others get the full state
+    }
+}
+
+// State changed before a custom frame reaches clients before it, so a client reacting to the
+// frame sees the state it refers to (even inside a throttle window).
+void room_core::flush_before_custom_frame() {
+    if (auto_sync_ && !pending_.empty()) {
+        flush();
     }
 }
 
 void room_core::send(connection& to, const json::value& frame) {
     if (to.is_open()) {
+        flush_before_custom_frame();
         deliver(frame, {&to});  // during on_join this arrives before the initial sync
     }
 }
 
 void room_core::broadcast(const json::value& frame, const connection* except) {
+    flush_before_custom_frame();
     std::vector<connection*> to;
     to.reserve(connections_.size());
     for (const auto& c : connections_) {
@@ -210,16 +221,21 @@ std::vector<connection*> room_core::connections() const {
     return out;
 }
 
+void room_core::run_turn(const std::function<void()>& fn) {
+    try {
+        fn();
+    } catch (...) {
+        ++counters_.handler_errors;
+        log_exception(info_, "turn");
+    }
+    end_turn();
+}
+
 std::uint64_t room_core::set_timer(std::chrono::milliseconds delay, std::function<void()> fn) {
     auto id = std::make_shared<std::uint64_t>(0);
     *id = clock_.set_timer(delay, [this, id, fn = std::move(fn)] {
         std::erase(room_timers_, *id);
-        try {
-            fn();
-        } catch (...) {
-            log_exception(info_, "timer");
-        }
-        end_turn();
+        run_turn(fn);
     });
     room_timers_.push_back(*id);
     return *id;

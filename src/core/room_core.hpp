@@ -66,6 +66,8 @@ public:
     // An HTTP request for this room; `done` receives the response (maybe later, after an async
     // guard), on the room's executor.
     void http(request req, std::function<void(response)> done);
+    // Runs `fn` as one turn of the room (its changes are sent at the end), catching exceptions.
+    void run_turn(const std::function<void()>& fn);
     // Closes every socket (server shutdown) and cancels the room's own timers.
     void close_all(int code, std::string_view reason);
 
@@ -125,6 +127,8 @@ private:
     void flush();
     void deliver(const json::value& frame, const std::vector<connection*>& to);
     void send_initial_sync(connection& conn);
+    void send_waiting_initial_syncs();
+    void flush_before_custom_frame();
     std::vector<connection*> synced_connections() const;
     void on_throttle_window_end();
     void route_http(request& req, std::function<void(response)>& done);

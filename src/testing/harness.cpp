@@ -185,6 +185,8 @@ response harness_base::request(verb method, std::string path, std::string body, 
     return std::move(*out);
 }
 
+void harness_base::act(const std::function<void()>& fn) { impl_->room->run_turn(fn); }
+
 void harness_base::advance(std::chrono::milliseconds by) { impl_->clock.advance(by); }
 std::int64_t harness_base::now_ms() const { return impl_->clock.now_ms(); }
 
