@@ -30,7 +30,9 @@ public:
     signe::synced<int> count{0};
     static auto fields() { return signe::fields(signe::field("count", &visits_room::count)); }
     static void define(signe::room_spec<visits_room>& spec) {
-        spec.path("visits").action("visit", &visits_room::visit).http(signe::verb::get, "/count", &visits_room::get_count);
+        spec.path("visits")
+            .action("visit", &visits_room::visit)
+            .http(signe::verb::get, "/count", &visits_room::get_count);
     }
     void visit(const signe::json::value&) { ++count; }
     signe::json::value get_count(signe::request&) { return {{"count", count.get()}}; }
@@ -41,11 +43,16 @@ struct host_connection : std::enable_shared_from_this<host_connection> {
     host_connection(tcp::socket s, signe::server& r) : socket(std::move(s)), rooms(r) {}
 
     void start() {
-        http::async_read(socket, buffer, req, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            if (!ec) {
-                self->dispatch();
+        http::async_read(
+            socket,
+            buffer,
+            req,
+            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                if (!ec) {
+                    self->dispatch();
+                }
             }
-        });
+        );
     }
 
     void dispatch() {
@@ -57,7 +64,9 @@ struct host_connection : std::enable_shared_from_this<host_connection> {
         }
         auto self = shared_from_this();
         std::string remote = socket.remote_endpoint().address().to_string();
-        if (signe::handle_request(rooms, req, remote, [self](signe::beast_response res) { self->reply(std::move(res)); })) {
+        if (signe::handle_request(rooms, req, remote, [self](signe::beast_response res) {
+                self->reply(std::move(res));
+            })) {
             return;
         }
         signe::beast_response res{http::status::ok, req.version()};  // "next": the host's own page
@@ -76,10 +85,14 @@ struct host_connection : std::enable_shared_from_this<host_connection> {
         auto shared = std::make_shared<signe::beast_response>(std::move(res));
         shared->keep_alive(false);
         shared->prepare_payload();
-        http::async_write(socket, *shared, [self = shared_from_this(), shared](beast::error_code, std::size_t) {
-            beast::error_code ignored;
-            self->socket.shutdown(tcp::socket::shutdown_send, ignored);
-        });
+        http::async_write(
+            socket,
+            *shared,
+            [self = shared_from_this(), shared](beast::error_code, std::size_t) {
+                beast::error_code ignored;
+                self->socket.shutdown(tcp::socket::shutdown_send, ignored);
+            }
+        );
     }
 
     tcp::socket socket;
@@ -113,7 +126,8 @@ int main() {
         acceptor.close();
         rooms.stop();  // closes room sockets with 1001; run() returns when nothing is left
     });
-    std::cout << "signe listening on http://127.0.0.1:" << acceptor.local_endpoint().port() << std::endl;
+    std::cout << "signe listening on http://127.0.0.1:" << acceptor.local_endpoint().port()
+              << std::endl;
     ioc.run();
     return 0;
 }

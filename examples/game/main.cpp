@@ -18,15 +18,21 @@ struct player {
     signe::synced<double> y{0};
     signe::synced<bool> connected{false};
     static auto fields() {
-        return signe::fields(signe::field("name", &player::name), signe::field("x", &player::x), signe::field("y", &player::y),
-                             signe::field("connected", &player::connected).connected());
+        return signe::fields(
+            signe::field("name", &player::name),
+            signe::field("x", &player::x),
+            signe::field("y", &player::y),
+            signe::field("connected", &player::connected).connected()
+        );
     }
 };
 
 struct move_msg {
     double x = 0;
     double y = 0;
-    static auto fields() { return signe::fields(signe::field("x", &move_msg::x), signe::field("y", &move_msg::y)); }
+    static auto fields() {
+        return signe::fields(signe::field("x", &move_msg::x), signe::field("y", &move_msg::y));
+    }
 };
 
 struct ping_msg {

@@ -24,11 +24,11 @@ using frame_ptr = std::shared_ptr<const std::string>;
 // WebSocket close codes used by the server.
 namespace close_code {
 inline constexpr int normal = 1000;
-inline constexpr int going_away = 1001;         // server shutting down
-inline constexpr int policy_violation = 1008;   // guard refusal, bad path
-inline constexpr int too_big = 1009;            // frame over the size limit
-inline constexpr int internal_error = 1011;     // the room could not start the connection
-inline constexpr int try_again_later = 1013;    // room full, slow reader
+inline constexpr int going_away = 1001;        // server shutting down
+inline constexpr int policy_violation = 1008;  // guard refusal, bad path
+inline constexpr int too_big = 1009;           // frame over the size limit
+inline constexpr int internal_error = 1011;    // the room could not start the connection
+inline constexpr int try_again_later = 1013;   // room full, slow reader
 }  // namespace close_code
 
 class connection {

@@ -9,7 +9,8 @@
 //     // in your HTTP session, after reading `req`:
 //     if (boost::beast::websocket::is_upgrade(req)) {
 //         if (!signe::accept_websocket(rooms, socket, req)) { /* not a room: yours */ }
-//     } else if (!signe::handle_request(rooms, req, remote_ip, [&](auto res) { /* write res */ })) {
+//     } else if (!signe::handle_request(rooms, req, remote_ip, [&](auto res) { /* write res */ }))
+//     {
 //         /* not a room path: next() */
 //     }
 //
@@ -39,7 +40,11 @@ bool accept_websocket(server& srv, boost::asio::ip::tcp::socket& socket, const b
 
 // Answers an HTTP request for a room (`respond` is called once, maybe later). Returns false
 // without calling `respond` when the path is not /parties/... or /party/...: pass it on.
-bool handle_request(server& srv, const beast_request& req, const std::string& remote_address,
-                    std::function<void(beast_response)> respond);
+bool handle_request(
+    server& srv,
+    const beast_request& req,
+    const std::string& remote_address,
+    std::function<void(beast_response)> respond
+);
 
 }  // namespace signe

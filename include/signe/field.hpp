@@ -35,9 +35,9 @@ struct field_flags {
 // Validation rules for payload fields (the zod equivalent). Unused by state fields.
 template <class Member>
 struct field_rules {
-    std::optional<double> min;                // numbers: value >= min; strings/arrays: size >= min
-    std::optional<double> max;                // numbers: value <= max; strings/arrays: size <= max
-    std::span<const std::string_view> choices;  // strings: one of these (an enum)
+    std::optional<double> min;  // numbers: value >= min; strings/arrays: size >= min
+    std::optional<double> max;  // numbers: value <= max; strings/arrays: size <= max
+    std::span<const std::string_view> choices;      // strings: one of these (an enum)
     const char* (*check)(const Member&) = nullptr;  // custom rule: an error message or nullptr
 };
 
@@ -115,7 +115,9 @@ constexpr std::tuple<Defs...> fields(Defs... defs) {
 
 // A type that declares its fields.
 template <class T>
-concept described = requires { T::fields(); };
+concept described = requires {
+    T::fields();
+};
 
 // Calls `fn(def)` for each declared field of T, in declaration order.
 template <described T, class Fn>

@@ -26,7 +26,9 @@ public:
     name_values() = default;
     explicit name_values(bool case_insensitive) : case_insensitive_(case_insensitive) {}
 
-    void add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+    void add(std::string name, std::string value) {
+        items_.emplace_back(std::move(name), std::move(value));
+    }
     void set(std::string name, std::string value);
     std::optional<std::string_view> get(std::string_view name) const;
     bool contains(std::string_view name) const { return get(name).has_value(); }
@@ -48,14 +50,18 @@ struct request_info {
     name_values headers{true};
     std::string remote_address;
 
-    std::optional<std::string_view> query_param(std::string_view name) const { return query.get(name); }
-    std::optional<std::string_view> header(std::string_view name) const { return headers.get(name); }
+    std::optional<std::string_view> query_param(std::string_view name) const {
+        return query.get(name);
+    }
+    std::optional<std::string_view> header(std::string_view name) const {
+        return headers.get(name);
+    }
 };
 
 // An HTTP request routed to a room.
 struct request : request_info {
     verb method = verb::get;
-    std::string route_path;  // the part after /parties/<party>/<room>, e.g. "/users/42"
+    std::string route_path;     // the part after /parties/<party>/<room>, e.g. "/users/42"
     name_values params{false};  // `:name` segments of the matched route
     std::string body;
 
@@ -93,7 +99,7 @@ public:
 
     // Terminal helpers: they fill status, body and content type.
     response& json(const boost::json::value& value);
-    response& send();                                   // the current body (default `{}`)
+    response& send();  // the current body (default `{}`)
     response& send(const boost::json::value& value);
     response& text(std::string body);
     response& redirect(std::string url, int code = 302);
@@ -110,7 +116,9 @@ public:
     int status_code() const { return status_; }
     const std::string& body_text() const { return body_text_; }
     const std::string& content_type() const { return content_type_; }
-    std::optional<std::string_view> header_value(std::string_view name) const { return headers_.get(name); }
+    std::optional<std::string_view> header_value(std::string_view name) const {
+        return headers_.get(name);
+    }
     const name_values& headers() const { return headers_; }
 
     // Runs the interceptors once; the server calls this before writing.

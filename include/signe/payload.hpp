@@ -29,10 +29,10 @@
 namespace signe {
 
 struct validation_issue {
-    std::string code;       // "invalid_type", "too_small", "too_big", "invalid_enum_value", "custom"
-    std::string message;    // "Expected number, received string"
-    json::array path;       // ["players", 0, "x"]
-    json::object extra;     // expected/received, minimum/maximum, options
+    std::string code;     // "invalid_type", "too_small", "too_big", "invalid_enum_value", "custom"
+    std::string message;  // "Expected number, received string"
+    json::array path;     // ["players", 0, "x"]
+    json::object extra;   // expected/received, minimum/maximum, options
 };
 
 class validation_error {
@@ -61,13 +61,26 @@ inline constexpr bool is_vector_payload_v = false;
 template <class T, class A>
 inline constexpr bool is_vector_payload_v<std::vector<T, A>> = true;
 
-void add_type_issue(validation_error& err, const json::array& path, std::string_view expected, const json::value* got);
-void add_issue(validation_error& err, const json::array& path, std::string code, std::string message, json::object extra = {});
+void add_type_issue(
+    validation_error& err,
+    const json::array& path,
+    std::string_view expected,
+    const json::value* got
+);
+void add_issue(
+    validation_error& err,
+    const json::array& path,
+    std::string code,
+    std::string message,
+    json::object extra = {}
+);
 
 template <class T>
 void decode_into(const json::value* j, T& out, json::array& path, validation_error& err);
 template <class T>
-void check_rules(const T& value, const field_rules<T>& rules, const json::array& path, validation_error& err);
+void check_rules(
+    const T& value, const field_rules<T>& rules, const json::array& path, validation_error& err
+);
 
 template <class T>
 void decode_number(const json::value* j, T& out, json::array& path, validation_error& err) {
@@ -82,7 +95,13 @@ void decode_number(const json::value* j, T& out, json::array& path, validation_e
         auto v = j->to_number<T>(ec);
         if (ec) {
             // A fraction, or out of the member's range.
-            add_issue(err, path, "invalid_type", "Expected integer, received float", {{"expected", "integer"}, {"received", "float"}});
+            add_issue(
+                err,
+                path,
+                "invalid_type",
+                "Expected integer, received float",
+                {{"expected", "integer"}, {"received", "float"}}
+            );
             return;
         }
         out = v;
@@ -132,7 +151,11 @@ void decode_into(const json::value* j, T& out, json::array& path, validation_err
             path.pop_back();
         }
     } else {
-        static_assert(described<T>, "payload types are described structs, scalars, strings, vectors, optionals or json::value");
+        static_assert(
+            described<T>,
+            "payload types are described structs, scalars, strings, vectors, optionals or "
+            "json::value"
+        );
         if (j == nullptr || !j->is_object()) {
             add_type_issue(err, path, "object", j);
             return;
@@ -181,11 +204,24 @@ constexpr std::string_view measured_kind() {
     }
 }
 
-void add_bound_issue(validation_error& err, const json::array& path, bool too_small, double bound, std::string_view kind);
-void add_enum_issue(validation_error& err, const json::array& path, std::span<const std::string_view> choices, std::string_view got);
+void add_bound_issue(
+    validation_error& err,
+    const json::array& path,
+    bool too_small,
+    double bound,
+    std::string_view kind
+);
+void add_enum_issue(
+    validation_error& err,
+    const json::array& path,
+    std::span<const std::string_view> choices,
+    std::string_view got
+);
 
 template <class T>
-void check_rules(const T& value, const field_rules<T>& rules, const json::array& path, validation_error& err) {
+void check_rules(
+    const T& value, const field_rules<T>& rules, const json::array& path, validation_error& err
+) {
     if (auto size = measured(value)) {
         if (rules.min && *size < *rules.min) {
             add_bound_issue(err, path, true, *rules.min, measured_kind<T>());

@@ -7,15 +7,17 @@
 //     class counter_room : public signe::room_base {
 //     public:
 //         signe::synced<int> count{0};
-//         static auto fields() { return signe::fields(signe::field("count", &counter_room::count)); }
+//         static auto fields() { return signe::fields(signe::field("count", &counter_room::count));
+//         }
 //
 //         static void define(signe::room_spec<counter_room>& spec) {
 //             spec.path("counter")
 //                 .action("increment", &counter_room::increment)
 //                 .http(signe::verb::get, "/count", &counter_room::get_count);
 //         }
-//         void increment(signe::connection&, const increment_msg& msg) { count += msg.amount.value_or(1); }
-//         signe::json::value get_count(signe::request&) { return {{"count", count.get()}}; }
+//         void increment(signe::connection&, const increment_msg& msg) { count +=
+//         msg.amount.value_or(1); } signe::json::value get_count(signe::request&) { return
+//         {{"count", count.get()}}; }
 //     };
 
 #include <signe/connection.hpp>
@@ -40,13 +42,14 @@ namespace signe {
 
 // Room options (the original's @Room arguments). Durations of zero turn a feature off.
 struct room_options {
-    std::string path;                                   // pattern: "game-{id}", "counter"
-    std::size_t max_users = 0;                          // 0: unlimited; over it a socket is closed 1013
-    std::chrono::milliseconds throttle_sync{0};         // coalesce sync frames over this window
-    std::chrono::milliseconds throttle_storage{0};      // write-behind window for storage
-    std::optional<std::chrono::milliseconds> session_expiry = std::chrono::minutes(5);  // nullopt: never
+    std::string path;                               // pattern: "game-{id}", "counter"
+    std::size_t max_users = 0;                      // 0: unlimited; over it a socket is closed 1013
+    std::chrono::milliseconds throttle_sync{0};     // coalesce sync frames over this window
+    std::chrono::milliseconds throttle_storage{0};  // write-behind window for storage
+    std::optional<std::chrono::milliseconds> session_expiry =
+        std::chrono::minutes(5);  // nullopt: never
     std::chrono::milliseconds transfer_expiry = std::chrono::minutes(5);
-    bool auto_sync = true;                              // false: changes wait for apply_sync()
+    bool auto_sync = true;  // false: changes wait for apply_sync()
 };
 
 // Where a room instance lives.
@@ -69,13 +72,13 @@ struct decision_state {
 //
 //     signe::decision check(signe::connection&, const signe::request_info& req) {
 //         auto [result, resolve] = signe::decision::deferred();
-//         start_lookup(req, [resolve](bool ok) { resolve(ok); });  // completes on the room executor
-//         return result;
+//         start_lookup(req, [resolve](bool ok) { resolve(ok); });  // completes on the room
+//         executor return result;
 //     }
 class decision {
 public:
-    decision(bool allow);       // NOLINT: implicit, guards return bool
-    decision(response reply);   // NOLINT: a route guard's own answer (a refusal)
+    decision(bool allow);      // NOLINT: implicit, guards return bool
+    decision(response reply);  // NOLINT: a route guard's own answer (a refusal)
 
     class resolver {
     public:
@@ -105,7 +108,9 @@ class intercept_result {
 public:
     static intercept_result keep() { return intercept_result{kind::keep, nullptr}; }
     static intercept_result drop() { return intercept_result{kind::drop, nullptr}; }
-    static intercept_result replace(json::value frame) { return intercept_result{kind::replace, std::move(frame)}; }
+    static intercept_result replace(json::value frame) {
+        return intercept_result{kind::replace, std::move(frame)};
+    }
 
     enum class kind { keep, drop, replace };
     kind what() const { return kind_; }
@@ -122,7 +127,9 @@ struct unknown_action {
     std::string action;
     json::value value;
     static auto fields() {
-        return signe::fields(field("action", &unknown_action::action), field("value", &unknown_action::value));
+        return signe::fields(
+            field("action", &unknown_action::action), field("value", &unknown_action::value)
+        );
     }
 };
 
@@ -164,7 +171,9 @@ public:
     void send(connection& to, const json::value& frame) { runtime().send(to, frame); }
     // Sends `frame` to every socket of the room, the sender included (the original's $broadcast).
     void broadcast(const json::value& frame) { runtime().broadcast(frame, nullptr); }
-    void broadcast_except(const json::value& frame, const connection& except) { runtime().broadcast(frame, &except); }
+    void broadcast_except(const json::value& frame, const connection& except) {
+        runtime().broadcast(frame, &except);
+    }
     // Sends pending changes now (needed when auto sync is off; the original's $applySync).
     void apply_sync() { runtime().apply_sync(); }
     void set_auto_sync(bool on) { runtime().set_auto_sync(on); }
@@ -182,7 +191,9 @@ private:
     friend struct detail::room_base_access;
     detail::room_runtime& runtime() const {
         if (runtime_ == nullptr) {
-            throw std::logic_error("room_base used before the room started (use on_start, not the constructor)");
+            throw std::logic_error(
+                "room_base used before the room started (use on_start, not the constructor)"
+            );
         }
         return *runtime_;
     }
@@ -215,7 +226,10 @@ struct find_users {
 template <class D, class... Ds>
 struct find_users<std::tuple<D, Ds...>> {
     using member = typename D::member_type;
-    using type = std::conditional_t<is_users_v<member>, typename users_element<member>::type, typename find_users<std::tuple<Ds...>>::type>;
+    using type = std::conditional_t<
+        is_users_v<member>,
+        typename users_element<member>::type,
+        typename find_users<std::tuple<Ds...>>::type>;
 };
 
 // The user type of a room: the element type of its users<U> field, or no_users.
@@ -224,7 +238,7 @@ struct user_type_of {
     using type = no_users;
 };
 template <class R>
-    requires described<R>
+requires described<R>
 struct user_type_of<R> {
     using type = typename find_users<std::decay_t<decltype(R::fields())>>::type;
 };
@@ -261,16 +275,21 @@ struct action_entry {
     std::vector<message_guard_fn> guards;
     // `value` is null when the frame had none. Returns invalid_payload (with `err`) when the
     // payload does not decode.
-    std::function<action_outcome(void* room, void* user, connection&, const json::value* value, validation_error& err)> invoke;
+    std::function<action_outcome(
+        void* room, void* user, connection&, const json::value* value, validation_error& err
+    )>
+        invoke;
 };
 
 struct route_entry {
     verb method = verb::get;
-    std::string pattern;                 // "/users/:id"
-    std::vector<std::string> segments;   // split pattern
+    std::string pattern;                // "/users/:id"
+    std::vector<std::string> segments;  // split pattern
     std::vector<route_guard_fn> guards;
     // Returns the response; fills `err` and returns nullopt when the body does not decode.
-    std::function<std::optional<response>(void* room, request&, validation_error& err, bool& body_unreadable)> invoke;
+    std::function<
+        std::optional<response>(void* room, request&, validation_error& err, bool& body_unreadable)>
+        invoke;
 };
 
 // Everything the runtime needs to know about one room type, built once by room_spec<R>.
@@ -287,11 +306,13 @@ struct room_definition {
     std::optional<action_entry> unhandled;
     std::vector<route_entry> routes;
 
-    std::function<void(void* room, room_runtime* runtime)> attach_runtime;  // rooms deriving from room_base
+    std::function<void(void* room, room_runtime* runtime)>
+        attach_runtime;  // rooms deriving from room_base
     std::function<void(void* room)> on_start;
     std::function<void(void* room, void* user, connection&, const request_info&)> on_join;
     std::function<void(void* room, void* user, connection&)> on_leave;
-    std::function<intercept_result(void* room, void* user, const json::value& frame, connection&)> intercept;
+    std::function<intercept_result(void* room, void* user, const json::value& frame, connection&)>
+        intercept;
 
     // Does `room_id` match the path pattern? Fills `params` when it does.
     bool matches(std::string_view room_id, name_values& params) const;
@@ -525,15 +546,23 @@ public:
 
     // Actions. The payload type P is decoded and validated before the handler runs.
     template <class P>
-    room_spec& action(std::string name, void (R::*fn)(user_type&, const P&), action_options<R> opts = {}) {
+    room_spec& action(
+        std::string name, void (R::*fn)(user_type&, const P&), action_options<R> opts = {}
+    ) {
         return add_action<P>(std::move(name), fn, std::move(opts));
     }
     template <class P>
-    room_spec& action(std::string name, void (R::*fn)(user_type&, const P&, connection&), action_options<R> opts = {}) {
+    room_spec& action(
+        std::string name,
+        void (R::*fn)(user_type&, const P&, connection&),
+        action_options<R> opts = {}
+    ) {
         return add_action<P>(std::move(name), fn, std::move(opts));
     }
     template <class P>
-    room_spec& action(std::string name, void (R::*fn)(connection&, const P&), action_options<R> opts = {}) {
+    room_spec& action(
+        std::string name, void (R::*fn)(connection&, const P&), action_options<R> opts = {}
+    ) {
         return add_action<P>(std::move(name), fn, std::move(opts));
     }
     template <class P>
@@ -546,7 +575,8 @@ public:
         return add_action<P>(std::move(name), std::move(fn), std::move(opts));
     }
 
-    // Receives every action no handler matches, as {action, value} (the original's @UnhandledAction).
+    // Receives every action no handler matches, as {action, value} (the original's
+    // @UnhandledAction).
     template <class Fn>
     room_spec& on_unknown_action(Fn fn, action_options<R> opts = {}) {
         def_.unhandled = make_action<unknown_action>(std::move(fn), std::move(opts));
@@ -557,9 +587,15 @@ public:
     // Handlers: (R&, request&) or (R&, request&, const Body&), returning a response, a JSON
     // value (200) or nothing (`{}`).
     template <class Fn>
-    room_spec& http(verb method, std::string pattern, Fn fn, std::vector<std::function<decision(R&, request&)>> guards = {}) {
+    room_spec& http(
+        verb method,
+        std::string pattern,
+        Fn fn,
+        std::vector<std::function<decision(R&, request&)>> guards = {}
+    ) {
         detail::route_entry route = make_route(method, std::move(pattern), std::move(guards));
-        route.invoke = [fn](void* room, request& req, validation_error&, bool&) -> std::optional<response> {
+        route.invoke =
+            [fn](void* room, request& req, validation_error&, bool&) -> std::optional<response> {
             using ret = std::invoke_result_t<Fn, R&, request&>;
             if constexpr (std::is_void_v<ret>) {
                 std::invoke(fn, *static_cast<R*>(room), req);
@@ -572,9 +608,16 @@ public:
         return *this;
     }
     template <class Body, class Fn>
-    room_spec& http(verb method, std::string pattern, Fn fn, std::vector<std::function<decision(R&, request&)>> guards = {}) {
+    room_spec& http(
+        verb method,
+        std::string pattern,
+        Fn fn,
+        std::vector<std::function<decision(R&, request&)>> guards = {}
+    ) {
         detail::route_entry route = make_route(method, std::move(pattern), std::move(guards));
-        route.invoke = [fn](void* room, request& req, validation_error& err, bool& unreadable) -> std::optional<response> {
+        route.invoke = [fn](
+                           void* room, request& req, validation_error& err, bool& unreadable
+                       ) -> std::optional<response> {
             std::optional<json::value> parsed;
             if (!req.body.empty()) {
                 boost::system::error_code ec;
@@ -600,11 +643,21 @@ public:
         return *this;
     }
     template <class Ret, class Body>
-    room_spec& http(verb method, std::string pattern, Ret (R::*fn)(request&, const Body&), std::vector<std::function<decision(R&, request&)>> guards = {}) {
+    room_spec& http(
+        verb method,
+        std::string pattern,
+        Ret (R::*fn)(request&, const Body&),
+        std::vector<std::function<decision(R&, request&)>> guards = {}
+    ) {
         return http<Body>(method, std::move(pattern), fn, std::move(guards));
     }
     template <class Ret, class Body>
-    room_spec& http(verb method, std::string pattern, Ret (R::*fn)(request&, const Body&) const, std::vector<std::function<decision(R&, request&)>> guards = {}) {
+    room_spec& http(
+        verb method,
+        std::string pattern,
+        Ret (R::*fn)(request&, const Body&) const,
+        std::vector<std::function<decision(R&, request&)>> guards = {}
+    ) {
         return http<Body>(method, std::move(pattern), fn, std::move(guards));
     }
 
@@ -626,7 +679,9 @@ public:
     // (R&, user&, connection&) or (R&, connection&): the last socket of a session closed.
     template <class Fn>
     room_spec& on_leave(Fn fn) {
-        def_.on_leave = [fn](void* room, void* user, connection& c) { call_with_user(fn, room, user, c); };
+        def_.on_leave = [fn](void* room, void* user, connection& c) {
+            call_with_user(fn, room, user, c);
+        };
         return *this;
     }
     // (R&, user* recipient, const json::value& frame, connection&) -> intercept_result. Runs for
@@ -661,7 +716,9 @@ private:
         };
     }
 
-    detail::route_entry make_route(verb method, std::string pattern, std::vector<std::function<decision(R&, request&)>> guards);
+    detail::route_entry make_route(
+        verb method, std::string pattern, std::vector<std::function<decision(R&, request&)>> guards
+    );
 
     template <class P, class Fn>
     room_spec& add_action(std::string name, Fn fn, action_options<R> opts) {
@@ -678,7 +735,13 @@ private:
         for (auto& guard : opts.guards) {
             entry.guards.push_back(wrap_message_guard(std::move(guard)));
         }
-        entry.invoke = [fn](void* room, void* user, connection& c, const json::value* value, validation_error& err) {
+        entry.invoke = [fn](
+                           void* room,
+                           void* user,
+                           connection& c,
+                           const json::value* value,
+                           validation_error& err
+                       ) {
             std::optional<P> payload = decode<P>(value, err);
             if (!payload) {
                 return detail::action_outcome::invalid_payload;
@@ -702,7 +765,11 @@ private:
         } else if constexpr (std::is_invocable_v<Fn&, R&, connection&, const P&>) {
             std::invoke(fn, room, c, payload);
         } else {
-            static_assert(std::is_invocable_v<Fn&, R&, const P&>, "action handlers take (user&, const P&[, connection&]), (connection&, const P&) or (const P&)");
+            static_assert(
+                std::is_invocable_v<Fn&, R&, const P&>,
+                "action handlers take (user&, const P&[, connection&]), (connection&, const P&) or "
+                "(const P&)"
+            );
             std::invoke(fn, room, payload);
         }
     }
@@ -715,7 +782,9 @@ std::vector<std::string> split_route(std::string_view pattern);
 }
 
 template <class R>
-detail::route_entry room_spec<R>::make_route(verb method, std::string pattern, std::vector<std::function<decision(R&, request&)>> guards) {
+detail::route_entry room_spec<R>::make_route(
+    verb method, std::string pattern, std::vector<std::function<decision(R&, request&)>> guards
+) {
     detail::route_entry route;
     route.method = method;
     if (pattern.empty() || pattern.front() != '/') {
@@ -724,7 +793,9 @@ detail::route_entry room_spec<R>::make_route(verb method, std::string pattern, s
     route.segments = detail::split_route(pattern);
     route.pattern = std::move(pattern);
     for (auto& guard : guards) {
-        route.guards.push_back([guard](void* room, request& req) { return guard(*static_cast<R*>(room), req); });
+        route.guards.push_back([guard](void* room, request& req) {
+            return guard(*static_cast<R*>(room), req);
+        });
     }
     return route;
 }
@@ -733,7 +804,8 @@ detail::route_entry room_spec<R>::make_route(verb method, std::string pattern, s
 template <class R>
 concept room_type = requires(room_spec<R>& spec) {
     { R::define(spec) } -> std::same_as<void>;
-} && (std::is_default_constructible_v<R> || std::is_constructible_v<R, const room_info&>);
+}
+&&(std::is_default_constructible_v<R> || std::is_constructible_v<R, const room_info&>);
 
 // Builds the type-erased definition of a room type.
 template <room_type R>

@@ -31,14 +31,15 @@ struct server_access;
 
 // Every bound is named and has a default; all are per process unless stated.
 struct server_limits {
-    std::size_t max_frame_bytes = 64 * 1024;          // incoming WebSocket message; over it: close 1009
-    std::size_t max_body_bytes = 1024 * 1024;         // HTTP request body; over it: 413
-    std::size_t max_header_bytes = 16 * 1024;         // HTTP request head; over it: 431
-    std::size_t max_send_queue_bytes = 4 * 1024 * 1024;  // per socket; a reader this far behind is closed
-    std::size_t max_connections = 100'000;            // sockets (HTTP and WebSocket); over it: refused
-    std::size_t max_queued_frames = 1024;             // frames a socket may send before its initial sync
-    std::chrono::seconds handshake_timeout{10};       // HTTP request head and WebSocket handshake
-    std::chrono::seconds http_idle_timeout{30};       // keep-alive connection with no request
+    std::size_t max_frame_bytes = 64 * 1024;   // incoming WebSocket message; over it: close 1009
+    std::size_t max_body_bytes = 1024 * 1024;  // HTTP request body; over it: 413
+    std::size_t max_header_bytes = 16 * 1024;  // HTTP request head; over it: 431
+    std::size_t max_send_queue_bytes =
+        4 * 1024 * 1024;                         // per socket; a reader this far behind is closed
+    std::size_t max_connections = 100'000;       // sockets (HTTP and WebSocket); over it: refused
+    std::size_t max_queued_frames = 1024;        // frames a socket may send before its initial sync
+    std::chrono::seconds handshake_timeout{10};  // HTTP request head and WebSocket handshake
+    std::chrono::seconds http_idle_timeout{30};  // keep-alive connection with no request
 };
 
 struct server_config {

@@ -100,12 +100,13 @@ template <class T>
 inline constexpr bool is_users_v = std::is_base_of_v<users_tag, T>;
 
 template <class T>
-inline constexpr bool is_state_node_v = is_synced_v<T> || is_map_v<T> || is_vector_v<T> || described<T>;
+inline constexpr bool is_state_node_v =
+    is_synced_v<T> || is_map_v<T> || is_vector_v<T> || described<T>;
 
 // Scalars a synced<T> may hold.
 template <class T>
 concept scalar = std::same_as<T, bool> || std::integral<T> || std::floating_point<T> ||
-                 std::same_as<T, std::string> || std::same_as<T, json::value>;
+    std::same_as<T, std::string> || std::same_as<T, json::value>;
 
 template <scalar T>
 json::value scalar_to_json(const T& v) {
@@ -247,7 +248,10 @@ void assign_key(V& entry, const std::string& key) {
 // records the change; setting the same value records nothing.
 template <class T>
 class synced {
-    static_assert(detail::scalar<T>, "synced<T> holds bool, integers, floating point, std::string or json::value");
+    static_assert(
+        detail::scalar<T>,
+        "synced<T> holds bool, integers, floating point, std::string or json::value"
+    );
 
 public:
     using value_type = T;
@@ -292,28 +296,16 @@ public:
         set(std::move(copy));
     }
 
-    synced& operator+=(const T& d)
-        requires std::is_arithmetic_v<T>
-    {
+    synced& operator+=(const T& d) requires std::is_arithmetic_v<T> {
         set(static_cast<T>(value_ + d));
         return *this;
     }
-    synced& operator-=(const T& d)
-        requires std::is_arithmetic_v<T>
-    {
+    synced& operator-=(const T& d) requires std::is_arithmetic_v<T> {
         set(static_cast<T>(value_ - d));
         return *this;
     }
-    synced& operator++()
-        requires std::is_arithmetic_v<T>
-    {
-        return *this += T{1};
-    }
-    synced& operator--()
-        requires std::is_arithmetic_v<T>
-    {
-        return *this -= T{1};
-    }
+    synced& operator++() requires std::is_arithmetic_v<T> { return *this += T{1}; }
+    synced& operator--() requires std::is_arithmetic_v<T> { return *this -= T{1}; }
 
 private:
     friend struct detail::access;
@@ -350,24 +342,16 @@ public:
         return it == entries_.end() ? nullptr : &it->second;
     }
     // Described entries may be edited in place: their synced fields record their own changes.
-    V* find(std::string_view key)
-        requires described<V>
-    {
+    V* find(std::string_view key) requires described<V> {
         auto it = entries_.find(key);
         return it == entries_.end() ? nullptr : &it->second;
     }
     const V& at(std::string_view key) const { return *checked(key); }
-    V& at(std::string_view key)
-        requires described<V>
-    {
-        return *const_cast<V*>(checked(key));
-    }
+    V& at(std::string_view key) requires described<V> { return *const_cast<V*>(checked(key)); }
 
     // Mutable iteration over described entries (each edit is tracked by the entry's fields).
     template <class Fn>
-    void for_each(Fn&& fn)
-        requires described<V>
-    {
+    void for_each(Fn&& fn) requires described<V> {
         for (auto& [key, value] : entries_) {
             fn(key, value);
         }
@@ -384,9 +368,7 @@ public:
     }
 
     // Inserts a default entry when the key is new; returns the entry either way.
-    V& emplace(std::string key)
-        requires described<V>
-    {
+    V& emplace(std::string key) requires described<V> {
         auto it = entries_.find(key);
         if (it != entries_.end()) {
             return it->second;
@@ -500,11 +482,7 @@ public:
     bool empty() const { return items_.empty(); }
     const V& operator[](std::size_t i) const { return items_[i]; }
     const V& at(std::size_t i) const { return items_.at(i); }
-    V& at(std::size_t i)
-        requires described<V>
-    {
-        return items_.at(i);
-    }
+    V& at(std::size_t i) requires described<V> { return items_.at(i); }
     const_iterator begin() const { return items_.begin(); }
     const_iterator end() const { return items_.end(); }
     const std::vector<V>& items() const { return items_; }
@@ -596,7 +574,9 @@ private:
             }
             // Earlier entries may have moved in memory (reallocation); their paths are unchanged.
             for (std::size_t i = 0; i < first && i < items_.size(); ++i) {
-                detail::bind(items_[i], binding_.sink, binding_.child(std::to_string(i)), binding_.flags);
+                detail::bind(
+                    items_[i], binding_.sink, binding_.child(std::to_string(i)), binding_.flags
+                );
             }
         } else {
             detail::emit(binding_, binding_.path, *this);
@@ -636,7 +616,10 @@ json::value client_json(const T& node) {
             return out;
         }
     } else {
-        static_assert(described<T>, "state fields are synced<>, synced_map<>, synced_vector<>, users<> or described types");
+        static_assert(
+            described<T>,
+            "state fields are synced<>, synced_map<>, synced_vector<>, users<> or described types"
+        );
         json::object out;
         for_each_field<T>([&](const auto& def) {
             using member = typename std::decay_t<decltype(def)>::member_type;
@@ -704,14 +687,21 @@ void bind(T& node, change_sink* sink, std::string path, field_flags flags) {
             }
         }
     } else {
-        static_assert(described<T>, "state fields are synced<>, synced_map<>, synced_vector<>, users<> or described types");
+        static_assert(
+            described<T>,
+            "state fields are synced<>, synced_map<>, synced_vector<>, users<> or described types"
+        );
         for_each_field<T>([&](const auto& def) {
             using member = typename std::decay_t<decltype(def)>::member_type;
             if constexpr (is_state_node_v<member>) {
-                std::string child = path.empty() ? std::string(def.name) : path + "." + std::string(def.name);
+                std::string child =
+                    path.empty() ? std::string(def.name) : path + "." + std::string(def.name);
                 bind(node.*def.member, sink, std::move(child), flags & def.flags);
             } else {
-                static_assert(std::same_as<member, std::string>, "a plain member in a state type must be a std::string key field");
+                static_assert(
+                    std::same_as<member, std::string>,
+                    "a plain member in a state type must be a std::string key field"
+                );
             }
         });
     }
@@ -764,7 +754,8 @@ void load_json(T& node, const json::value& j) {
             } else if constexpr (described<value_type>) {
                 if (auto* existing = node.find(k)) {
                     load_json(*existing, item);
-                } else if (!only_deletes(item)) {  // removing inside a missing entry creates nothing
+                } else if (!only_deletes(item
+                           )) {  // removing inside a missing entry creates nothing
                     load_json(node.emplace(k), item);
                 }
             } else {

@@ -100,7 +100,12 @@ public:
     test_client& connect(std::string private_id = "", client_options options = {});
 
     // An HTTP request to a route of the room: `path` is what follows /parties/<party>/<room>.
-    response request(verb method, std::string path, std::string body = "", std::vector<std::pair<std::string, std::string>> headers = {});
+    response request(
+        verb method,
+        std::string path,
+        std::string body = "",
+        std::vector<std::pair<std::string, std::string>> headers = {}
+    );
 
     // Runs `fn` as one room turn, like a handler: the changes it makes go out when it returns.
     void act(const std::function<void()>& fn);
@@ -138,7 +143,9 @@ public:
         harness_base::act([this, &fn] { fn(room()); });
     }
     // The server-side user of a client (nullptr when none).
-    detail::user_t<R>* user(test_client& client) { return static_cast<detail::user_t<R>*>(user_of(client)); }
+    detail::user_t<R>* user(test_client& client) {
+        return static_cast<detail::user_t<R>*>(user_of(client));
+    }
 };
 
 }  // namespace signe::testing

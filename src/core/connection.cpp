@@ -1,13 +1,14 @@
-#include <signe/connection.hpp>
-
 #include <sys/random.h>
+
+#include <signe/connection.hpp>
 
 #include <array>
 #include <stdexcept>
 
 namespace signe {
 
-connection::connection(std::string id, request_info request) : id_(std::move(id)), request_(std::move(request)) {
+connection::connection(std::string id, request_info request)
+    : id_(std::move(id)), request_(std::move(request)) {
     private_id_ = session_id_from_query(request_.query);
 }
 
@@ -37,7 +38,8 @@ std::string session_id_from_query(const name_values& query) {
 }
 
 std::string random_id(std::size_t length) {
-    static constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static constexpr std::string_view alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     std::string out;
     out.reserve(length);
     std::array<unsigned char, 64> bytes{};

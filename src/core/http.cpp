@@ -30,7 +30,8 @@ std::string_view to_string(verb v) {
 }
 
 verb verb_from_string(std::string_view method) {
-    for (verb v : {verb::get, verb::head, verb::post, verb::put, verb::patch, verb::del, verb::options}) {
+    for (verb v :
+         {verb::get, verb::head, verb::post, verb::put, verb::patch, verb::del, verb::options}) {
         if (to_string(v) == method) {
             return v;
         }
@@ -43,7 +44,8 @@ bool name_values::matches(std::string_view a, std::string_view b) const {
         return a == b;
     }
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
            });
 }
 
@@ -117,11 +119,21 @@ response& response::error(int code, std::string_view message, const boost::json:
     return json(body);
 }
 
-response& response::bad_request(std::string_view message, const boost::json::object& details) { return error(400, message, details); }
-response& response::unauthorized(std::string_view message) { return error(401, message); }
-response& response::not_permitted(std::string_view message) { return error(403, message); }
-response& response::not_found(std::string_view message) { return error(404, message); }
-response& response::server_error(std::string_view message) { return error(500, message); }
+response& response::bad_request(std::string_view message, const boost::json::object& details) {
+    return error(400, message, details);
+}
+response& response::unauthorized(std::string_view message) {
+    return error(401, message);
+}
+response& response::not_permitted(std::string_view message) {
+    return error(403, message);
+}
+response& response::not_found(std::string_view message) {
+    return error(404, message);
+}
+response& response::server_error(std::string_view message) {
+    return error(500, message);
+}
 
 void response::finish() {
     if (finished_) {
@@ -186,18 +198,23 @@ std::string decode_component(std::string_view text, bool plus_is_space) {
 }
 }  // namespace
 
-std::string percent_decode(std::string_view text) { return decode_component(text, false); }
+std::string percent_decode(std::string_view text) {
+    return decode_component(text, false);
+}
 
 name_values parse_query(std::string_view query) {
     name_values out(false);
     std::size_t start = 0;
     while (start < query.size()) {
         std::size_t amp = query.find('&', start);
-        std::string_view pair = query.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
+        std::string_view pair = query.substr(
+            start, amp == std::string_view::npos ? std::string_view::npos : amp - start
+        );
         if (!pair.empty()) {
             std::size_t eq = pair.find('=');
             std::string_view name = pair.substr(0, eq);
-            std::string_view value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+            std::string_view value =
+                eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
             out.add(decode_component(name, true), decode_component(value, true));
         }
         if (amp == std::string_view::npos) {

@@ -49,9 +49,13 @@ const char* level_name(log_level level) {
 
 }  // namespace
 
-void set_log_level(log_level level) { current_level().store(static_cast<int>(level)); }
+void set_log_level(log_level level) {
+    current_level().store(static_cast<int>(level));
+}
 
-bool log_enabled(log_level level) { return static_cast<int>(level) <= current_level().load(std::memory_order_relaxed); }
+bool log_enabled(log_level level) {
+    return static_cast<int>(level) <= current_level().load(std::memory_order_relaxed);
+}
 
 void log(log_level level, std::string_view message) {
     if (!log_enabled(level)) {
@@ -65,7 +69,12 @@ void log(log_level level, std::string_view message) {
     std::strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
     std::string line;
     line.reserve(message.size() + 32);
-    line.append(stamp).append(" [").append(level_name(level)).append("] ").append(message).push_back('\n');
+    line.append(stamp)
+        .append(" [")
+        .append(level_name(level))
+        .append("] ")
+        .append(message)
+        .push_back('\n');
     std::fwrite(line.data(), 1, line.size(), stderr);
 }
 

@@ -62,14 +62,34 @@ std::string validation_error::summary() const {
 
 namespace detail {
 
-void add_issue(validation_error& err, const json::array& path, std::string code, std::string message, json::object extra) {
-    err.issues.push_back(validation_issue{std::move(code), std::move(message), path, std::move(extra)});
+void add_issue(
+    validation_error& err,
+    const json::array& path,
+    std::string code,
+    std::string message,
+    json::object extra
+) {
+    err.issues.push_back(validation_issue{
+        std::move(code), std::move(message), path, std::move(extra)});
 }
 
-void add_type_issue(validation_error& err, const json::array& path, std::string_view expected, const json::value* got) {
+void add_type_issue(
+    validation_error& err,
+    const json::array& path,
+    std::string_view expected,
+    const json::value* got
+) {
     std::string_view received = json_type_name(got);
-    std::string message = got == nullptr ? "Required" : "Expected " + std::string(expected) + ", received " + std::string(received);
-    add_issue(err, path, "invalid_type", std::move(message), {{"expected", expected}, {"received", received}});
+    std::string message = got == nullptr ? "Required"
+                                         : "Expected " + std::string(expected) + ", received " +
+                                               std::string(received);
+    add_issue(
+        err,
+        path,
+        "invalid_type",
+        std::move(message),
+        {{"expected", expected}, {"received", received}}
+    );
 }
 
 namespace {
@@ -80,30 +100,49 @@ std::string format_bound(double v) {
 }
 }  // namespace
 
-void add_bound_issue(validation_error& err, const json::array& path, bool too_small, double bound, std::string_view kind) {
+void add_bound_issue(
+    validation_error& err,
+    const json::array& path,
+    bool too_small,
+    double bound,
+    std::string_view kind
+) {
     std::string b = format_bound(bound);
     std::string message;
     if (kind == "string") {
-        message = too_small ? "String must contain at least " + b + " character(s)" : "String must contain at most " + b + " character(s)";
+        message = too_small ? "String must contain at least " + b + " character(s)"
+                            : "String must contain at most " + b + " character(s)";
     } else if (kind == "array") {
-        message = too_small ? "Array must contain at least " + b + " element(s)" : "Array must contain at most " + b + " element(s)";
+        message = too_small ? "Array must contain at least " + b + " element(s)"
+                            : "Array must contain at most " + b + " element(s)";
     } else {
-        message = too_small ? "Number must be greater than or equal to " + b : "Number must be less than or equal to " + b;
+        message = too_small ? "Number must be greater than or equal to " + b
+                            : "Number must be less than or equal to " + b;
     }
     json::object extra{{"type", kind}, {"inclusive", true}, {"exact", false}};
     extra[too_small ? "minimum" : "maximum"] = bound;
     add_issue(err, path, too_small ? "too_small" : "too_big", std::move(message), std::move(extra));
 }
 
-void add_enum_issue(validation_error& err, const json::array& path, std::span<const std::string_view> choices, std::string_view got) {
+void add_enum_issue(
+    validation_error& err,
+    const json::array& path,
+    std::span<const std::string_view> choices,
+    std::string_view got
+) {
     json::array options;
     std::string list;
     for (auto c : choices) {
         options.emplace_back(c);
         list += (list.empty() ? "'" : " | '") + std::string(c) + "'";
     }
-    add_issue(err, path, "invalid_enum_value", "Invalid enum value. Expected " + list + ", received '" + std::string(got) + "'",
-              {{"options", std::move(options)}, {"received", got}});
+    add_issue(
+        err,
+        path,
+        "invalid_enum_value",
+        "Invalid enum value. Expected " + list + ", received '" + std::string(got) + "'",
+        {{"options", std::move(options)}, {"received", got}}
+    );
 }
 
 }  // namespace detail

@@ -5,7 +5,8 @@ namespace signe::detail {
 namespace {
 
 bool parse_array_index(std::string_view key, std::size_t& out) {
-    if (key.empty() || key.size() > 9 || key.find_first_not_of("0123456789") != std::string_view::npos) {
+    if (key.empty() || key.size() > 9 ||
+        key.find_first_not_of("0123456789") != std::string_view::npos) {
         return false;
     }
     out = std::stoul(std::string(key));
@@ -25,7 +26,8 @@ bool write_into(json::value& target, std::string_view relative, json::value& val
             if (dot != std::string_view::npos && !child->is_object() && !child->is_array()) {
                 *child = json::object{};
             }
-        } else if (std::size_t index = 0; node->is_array() && parse_array_index(key, index) && index < node->get_array().size()) {
+        } else if (std::size_t index = 0; node->is_array() && parse_array_index(key, index) &&
+                                          index < node->get_array().size()) {
             child = &node->get_array()[index];
         } else {
             return false;
@@ -65,7 +67,8 @@ void pending_changes::add(std::string path, json::value value) {
 // A change below a path whose whole value is pending goes into that value: `items -> [1,2]`
 // then `items.0 -> 7` is `items -> [7,2]`, never an object that would lose element 1.
 bool pending_changes::merge_into_ancestor(const std::string& path, json::value& value) {
-    for (std::size_t dot = path.rfind('.'); dot != std::string::npos && dot > 0; dot = path.rfind('.', dot - 1)) {
+    for (std::size_t dot = path.rfind('.'); dot != std::string::npos && dot > 0;
+         dot = path.rfind('.', dot - 1)) {
         auto it = index_.find(path.substr(0, dot));
         if (it == index_.end()) {
             continue;
@@ -81,7 +84,8 @@ bool pending_changes::merge_into_ancestor(const std::string& path, json::value& 
 
 void pending_changes::drop_descendants(const std::string& path) {
     for (auto& [p, v] : entries_) {
-        if (v && p.size() > path.size() && p[path.size()] == '.' && p.compare(0, path.size(), path) == 0) {
+        if (v && p.size() > path.size() && p[path.size()] == '.' &&
+            p.compare(0, path.size(), path) == 0) {
             v.reset();
             --live_;
         }
@@ -109,7 +113,9 @@ void write_path(json::object& root, std::string_view path, json::value value) {
     std::size_t start = 0;
     while (true) {
         std::size_t dot = path.find('.', start);
-        std::string_view key = path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        std::string_view key = path.substr(
+            start, dot == std::string_view::npos ? std::string_view::npos : dot - start
+        );
         if (dot == std::string_view::npos) {
             (*node)[key] = std::move(value);
             return;

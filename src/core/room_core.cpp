@@ -12,7 +12,9 @@ namespace {
 constexpr std::size_t public_id_length = 8;
 constexpr std::size_t private_id_length = 16;
 
-std::string describe(const room_info& info) { return info.party + "/" + info.id; }
+std::string describe(const room_info& info) {
+    return info.party + "/" + info.id;
+}
 
 std::shared_ptr<const std::string> encode(const json::value& frame) {
     return std::make_shared<const std::string>(to_text(frame));
@@ -35,8 +37,14 @@ void log_exception(const room_info& info, std::string_view where) {
 
 }  // namespace
 
-room_core::room_core(const room_definition& def, room_info info, room_clock& clock, room_limits limits)
-    : def_(def), info_(std::move(info)), clock_(clock), limits_(limits), auto_sync_(def.options.auto_sync) {}
+room_core::room_core(
+    const room_definition& def, room_info info, room_clock& clock, room_limits limits
+)
+    : def_(def),
+      info_(std::move(info)),
+      clock_(clock),
+      limits_(limits),
+      auto_sync_(def.options.auto_sync) {}
 
 room_core::~room_core() {
     for (auto& [id, s] : sessions_) {
@@ -135,7 +143,8 @@ void room_core::deliver(const json::value& frame, const std::vector<connection*>
             continue;
         }
         try {
-            intercept_result r = def_.intercept(instance_, object_->find_user(c->public_id_), frame, *c);
+            intercept_result r =
+                def_.intercept(instance_, object_->find_user(c->public_id_), frame, *c);
             if (r.what() == intercept_result::kind::keep) {
                 c->send_text(bytes);
             } else if (r.what() == intercept_result::kind::replace) {
@@ -161,7 +170,8 @@ void room_core::send_initial_sync(connection& conn) {
 }
 
 void room_core::apply_sync() {
-    json::value packet = pending_.empty() ? json::value(object_->client_state()) : json::value(pending_.build());
+    json::value packet =
+        pending_.empty() ? json::value(object_->client_state()) : json::value(pending_.build());
     pending_.clear();
     auto already_synced = synced_connections();
     send_waiting_initial_syncs();  // the full state, never only the delta
@@ -249,10 +259,14 @@ void room_core::cancel_timer(std::uint64_t id) {
 // ---------------------------------------------------------------------------------------------
 // Guards
 
-void room_core::run_guards(std::vector<guard_step> steps, std::function<void(bool, const std::optional<response>&)> done) {
+void room_core::run_guards(
+    std::vector<guard_step> steps, std::function<void(bool, const std::optional<response>&)> done
+) {
     auto shared_steps = std::make_shared<std::vector<guard_step>>(std::move(steps));
     auto next = std::make_shared<std::function<void(std::size_t)>>();
-    *next = [this, shared_steps, done = std::move(done), weak_next = std::weak_ptr(next)](std::size_t i) {
+    *next = [this, shared_steps, done = std::move(done), weak_next = std::weak_ptr(next)](
+                std::size_t i
+            ) {
         for (; i < shared_steps->size(); ++i) {
             decision d = false;
             try {
@@ -305,14 +319,18 @@ void room_core::join(const connection_ptr& conn) {
 }
 
 std::size_t room_core::online_sessions() const {
-    return static_cast<std::size_t>(std::count_if(sessions_.begin(), sessions_.end(), [](const auto& s) { return s.second.live_sockets > 0; }));
+    return static_cast<std::size_t>(std::count_if(
+        sessions_.begin(), sessions_.end(), [](const auto& s) { return s.second.live_sockets > 0; }
+    ));
 }
 
 std::string room_core::new_public_id() const {
     while (true) {
         std::string id = random_id(public_id_length);
         bool taken = object_->find_user(id) != nullptr ||
-                     std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& s) { return s.second.public_id == id; });
+                     std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& s) {
+                         return s.second.public_id == id;
+                     });
         if (!taken) {
             return id;
         }
@@ -328,7 +346,8 @@ void room_core::admit(const connection_ptr& conn) {
     }
     auto it = sessions_.find(conn->private_id_);
     bool new_session = it == sessions_.end();
-    if (def_.options.max_users > 0 && (new_session || it->second.live_sockets == 0) && online_sessions() >= def_.options.max_users) {
+    if (def_.options.max_users > 0 && (new_session || it->second.live_sockets == 0) &&
+        online_sessions() >= def_.options.max_users) {
         conn->processing_ = false;
         conn->inbox_.clear();
         conn->close(close_code::try_again_later, "Room is full");
@@ -412,7 +431,11 @@ void room_core::leave(const connection_ptr& conn) {
     }
     end_turn();
     if (user != nullptr && !def_.has_connected_flag) {
-        broadcast(json::object{{"type", "user_disconnected"}, {"value", json::object{{"publicId", s.public_id}}}}, nullptr);
+        broadcast(
+            json::object{
+                {"type", "user_disconnected"}, {"value", json::object{{"publicId", s.public_id}}}},
+            nullptr
+        );
     }
 }
 
@@ -431,7 +454,9 @@ void room_core::expire_session(const std::string& private_id) {
     }
     std::string public_id = it->second.public_id;
     sessions_.erase(it);
-    bool still_used = std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& s) { return s.second.public_id == public_id; });
+    bool still_used = std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& s) {
+        return s.second.public_id == public_id;
+    });
     if (!still_used) {
         object_->erase_user(public_id);  // records "$delete" for clients
     }
@@ -470,15 +495,23 @@ void room_core::process(const connection_ptr& conn, const std::string& text) {
     if (action == nullptr || !action->is_string()) {
         ++counters_.malformed_frames;
         if (log_enabled(log_level::debug)) {
-            log(log_level::debug, "room " + describe(info_) + ": dropped a malformed frame from " + conn->id());
+            log(log_level::debug,
+                "room " + describe(info_) + ": dropped a malformed frame from " + conn->id());
         }
         return;
     }
     const json::value* value = obj->if_contains("value");
-    dispatch(conn, std::string(action->get_string()), value ? *value : json::value(nullptr), value != nullptr);
+    dispatch(
+        conn,
+        std::string(action->get_string()),
+        value ? *value : json::value(nullptr),
+        value != nullptr
+    );
 }
 
-void room_core::dispatch(const connection_ptr& conn, std::string action, json::value value, bool has_value) {
+void room_core::dispatch(
+    const connection_ptr& conn, std::string action, json::value value, bool has_value
+) {
     if (auto it = def_.actions.find(action); it != def_.actions.end()) {
         run_action(conn, it->second, std::move(action), std::move(value), has_value);
         return;
@@ -496,39 +529,63 @@ void room_core::dispatch(const connection_ptr& conn, std::string action, json::v
 
 // Room guards, then the action's guards, then payload validation, then the handler. A guard
 // that defers holds this socket's later frames until it decides, so order is kept.
-void room_core::run_action(const connection_ptr& conn, const action_entry& entry, std::string action, json::value value, bool has_value) {
+void room_core::run_action(
+    const connection_ptr& conn,
+    const action_entry& entry,
+    std::string action,
+    json::value value,
+    bool has_value
+) {
     auto shared_value = std::make_shared<json::value>(std::move(value));
     std::vector<guard_step> steps;
     for (const auto& guard : def_.message_guards) {
-        steps.push_back([this, &guard, conn, shared_value] { return guard(instance_, *conn, *shared_value); });
+        steps.push_back([this, &guard, conn, shared_value] {
+            return guard(instance_, *conn, *shared_value);
+        });
     }
     for (const auto& guard : entry.guards) {
-        steps.push_back([this, &guard, conn, shared_value] { return guard(instance_, *conn, *shared_value); });
+        steps.push_back([this, &guard, conn, shared_value] {
+            return guard(instance_, *conn, *shared_value);
+        });
     }
     conn->processing_ = true;
-    run_guards(std::move(steps), [this, conn, &entry, action = std::move(action), shared_value, has_value](bool allowed, const std::optional<response>&) {
-        conn->processing_ = false;
-        if (allowed && conn->joined_) {
-            validation_error err;
-            try {
-                void* user = object_->find_user(conn->public_id_);
-                if (entry.invoke(instance_, user, *conn, has_value ? shared_value.get() : nullptr, err) == action_outcome::invalid_payload) {
-                    ++counters_.invalid_payloads;
-                    if (log_enabled(log_level::debug)) {
-                        log(log_level::debug, "room " + describe(info_) + ": invalid payload for '" + action + "': " + err.summary());
+    run_guards(
+        std::move(steps),
+        [this,
+         conn,
+         &entry,
+         action = std::move(action),
+         shared_value,
+         has_value](bool allowed, const std::optional<response>&) {
+            conn->processing_ = false;
+            if (allowed && conn->joined_) {
+                validation_error err;
+                try {
+                    void* user = object_->find_user(conn->public_id_);
+                    if (entry.invoke(
+                            instance_, user, *conn, has_value ? shared_value.get() : nullptr, err
+                        ) == action_outcome::invalid_payload) {
+                        ++counters_.invalid_payloads;
+                        if (log_enabled(log_level::debug)) {
+                            log(log_level::debug,
+                                "room " + describe(info_) + ": invalid payload for '" + action +
+                                    "': " + err.summary());
+                        }
                     }
+                } catch (...) {
+                    ++counters_.handler_errors;
+                    log_exception(info_, "action '" + action + "'");
                 }
-            } catch (...) {
-                ++counters_.handler_errors;
-                log_exception(info_, "action '" + action + "'");
             }
+            end_turn();
+            drain_inbox(conn);
         }
-        end_turn();
-        drain_inbox(conn);
-    });
+    );
 }
 
-void* room_core::user_of(const connection& conn) { return object_->find_user(conn.public_id_); }
+void* room_core::user_of(const connection& conn) {
+    return object_->find_user(conn.public_id_);
+}
 
 std::optional<room_core::session_view> room_core::session(std::string_view private_id) const {
     auto it = sessions_.find(std::string(private_id));

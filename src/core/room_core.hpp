@@ -4,6 +4,8 @@
 // transport-independent (the server, the test harness and later shards drive it) and
 // single-threaded: every call happens on the room's executor, so nothing here takes a lock.
 
+#include "core/pending_changes.hpp"
+
 #include <signe/connection.hpp>
 #include <signe/room.hpp>
 
@@ -15,8 +17,6 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include "core/pending_changes.hpp"
 
 namespace signe::detail {
 
@@ -49,7 +49,9 @@ struct room_limits {
 
 class room_core final : public room_runtime, private change_sink {
 public:
-    room_core(const room_definition& def, room_info info, room_clock& clock, room_limits limits = {});
+    room_core(
+        const room_definition& def, room_info info, room_clock& clock, room_limits limits = {}
+    );
     ~room_core();
     room_core(const room_core&) = delete;
     room_core& operator=(const room_core&) = delete;
@@ -111,14 +113,25 @@ private:
 
     // Guards, in order; `done(allowed, reply)` runs once the verdict is known.
     using guard_step = std::function<decision()>;
-    void run_guards(std::vector<guard_step> steps, std::function<void(bool, const std::optional<response>&)> done);
+    void run_guards(
+        std::vector<guard_step> steps,
+        std::function<void(bool, const std::optional<response>&)> done
+    );
 
     void admit(const connection_ptr& conn);
     std::string new_public_id() const;
     std::size_t online_sessions() const;
     void process(const connection_ptr& conn, const std::string& text);
-    void dispatch(const connection_ptr& conn, std::string action, json::value value, bool has_value);
-    void run_action(const connection_ptr& conn, const action_entry& entry, std::string action, json::value value, bool has_value);
+    void dispatch(
+        const connection_ptr& conn, std::string action, json::value value, bool has_value
+    );
+    void run_action(
+        const connection_ptr& conn,
+        const action_entry& entry,
+        std::string action,
+        json::value value,
+        bool has_value
+    );
     void drain_inbox(const connection_ptr& conn);
     void end_turn();
     void expire_session(const std::string& private_id);

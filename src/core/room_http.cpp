@@ -1,14 +1,16 @@
 // HTTP for one room: the original's dispatch order (OPTIONS, routes, 404), with exact route
 // matching, 405 for a known path with another method, and CORS on every reply.
 
-#include <signe/log.hpp>
-
 #include "core/room_core.hpp"
+
+#include <signe/log.hpp>
 
 namespace signe::detail {
 namespace {
 
-bool match_route(const route_entry& route, const std::vector<std::string>& path, name_values& params) {
+bool match_route(
+    const route_entry& route, const std::vector<std::string>& path, name_values& params
+) {
     if (route.segments.size() != path.size()) {
         return false;
     }
@@ -60,7 +62,8 @@ void room_core::route_http(request& req, std::function<void(response)>& done) {
             req.params = std::move(params);
             break;
         }
-        allowed_methods += (allowed_methods.empty() ? "" : ", ") + std::string(to_string(route.method));
+        allowed_methods +=
+            (allowed_methods.empty() ? "" : ", ") + std::string(to_string(route.method));
     }
     if (chosen == nullptr) {
         response res;
@@ -78,32 +81,39 @@ void room_core::route_http(request& req, std::function<void(response)>& done) {
     for (const auto& guard : chosen->guards) {
         steps.push_back([this, &guard, shared_req] { return guard(instance_, *shared_req); });
     }
-    run_guards(std::move(steps), [this, chosen, shared_req, done](bool allowed, const std::optional<response>& reply) {
-        if (!allowed) {
-            done(finished(reply ? *reply : std::move(response{}.not_permitted())));
-            return;
-        }
-        response res;
-        try {
-            validation_error err;
-            bool unreadable = false;
-            std::optional<response> out = chosen->invoke(instance_, *shared_req, err, unreadable);
-            if (unreadable) {
-                res.bad_request("Failed to parse request body");
-            } else if (!out) {
-                res.status(400).json(json::object{{"error", "Invalid request body"}, {"details", err.to_json()}});
-            } else {
-                res = std::move(*out);
+    run_guards(
+        std::move(steps),
+        [this, chosen, shared_req, done](bool allowed, const std::optional<response>& reply) {
+            if (!allowed) {
+                done(finished(reply ? *reply : std::move(response{}.not_permitted())));
+                return;
             }
-        } catch (...) {
-            log(log_level::error, "room " + info_.party + "/" + info_.id + ": route " + chosen->pattern + " threw");
-            ++counters_.handler_errors;
-            res = response{};
-            res.server_error();
+            response res;
+            try {
+                validation_error err;
+                bool unreadable = false;
+                std::optional<response> out =
+                    chosen->invoke(instance_, *shared_req, err, unreadable);
+                if (unreadable) {
+                    res.bad_request("Failed to parse request body");
+                } else if (!out) {
+                    res.status(400).json(json::object{
+                        {"error", "Invalid request body"}, {"details", err.to_json()}});
+                } else {
+                    res = std::move(*out);
+                }
+            } catch (...) {
+                log(log_level::error,
+                    "room " + info_.party + "/" + info_.id + ": route " + chosen->pattern + " threw"
+                );
+                ++counters_.handler_errors;
+                res = response{};
+                res.server_error();
+            }
+            end_turn();  // state changed by the route reaches clients
+            done(finished(std::move(res)));
         }
-        end_turn();  // state changed by the route reaches clients
-        done(finished(std::move(res)));
-    });
+    );
 }
 
 std::vector<std::string> split_route(std::string_view pattern) {
@@ -111,7 +121,9 @@ std::vector<std::string> split_route(std::string_view pattern) {
     std::size_t start = 0;
     while (start <= pattern.size()) {
         std::size_t slash = pattern.find('/', start);
-        std::string_view seg = pattern.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+        std::string_view seg = pattern.substr(
+            start, slash == std::string_view::npos ? std::string_view::npos : slash - start
+        );
         if (!seg.empty()) {
             out.emplace_back(seg);
         }
@@ -127,7 +139,9 @@ std::vector<std::string> split_route(std::string_view pattern) {
 // Captures are greedy with backtracking, so "game-{id}" takes "game-abc-123" as id=abc-123.
 namespace {
 
-bool is_id_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-'; }
+bool is_id_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+}
 
 bool match_pattern(std::string_view pattern, std::string_view text, name_values& params) {
     if (pattern.empty()) {
@@ -156,7 +170,8 @@ bool match_pattern(std::string_view pattern, std::string_view text, name_values&
         }
         return false;
     }
-    return !text.empty() && pattern.front() == text.front() && match_pattern(pattern.substr(1), text.substr(1), params);
+    return !text.empty() && pattern.front() == text.front() &&
+           match_pattern(pattern.substr(1), text.substr(1), params);
 }
 
 }  // namespace
@@ -176,7 +191,9 @@ namespace signe {
 
 decision::decision() : state_(std::make_shared<detail::decision_state>()) {}
 
-decision::decision(bool allow) : decision() { state_->verdict = allow; }
+decision::decision(bool allow) : decision() {
+    state_->verdict = allow;
+}
 
 decision::decision(response reply) : decision() {
     state_->verdict = false;

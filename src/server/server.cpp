@@ -1,3 +1,5 @@
+#include "server/server_impl.hpp"
+
 #include <signe/log.hpp>
 #include <signe/server.hpp>
 
@@ -7,14 +9,14 @@
 #include <functional>
 #include <iostream>
 
-#include "server/server_impl.hpp"
-
 namespace signe {
 
 // ---------------------------------------------------------------------------------------------
 // Room timers
 
-asio_clock::~asio_clock() { cancel_all(); }
+asio_clock::~asio_clock() {
+    cancel_all();
+}
 
 std::int64_t asio_clock::now_ms() const {
     using namespace std::chrono;
@@ -102,7 +104,8 @@ server::impl::impl(server_config cfg, net::io_context* external) : config(std::m
         workers.push_back(external);
         return;
     }
-    unsigned n = config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+    unsigned n =
+        config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i) {
         owned.push_back(std::make_unique<net::io_context>(1));
         workers.push_back(owned.back().get());
@@ -110,11 +113,17 @@ server::impl::impl(server_config cfg, net::io_context* external) : config(std::m
     }
 }
 
-strand server::impl::strand_for(std::size_t worker) { return net::make_strand(workers[worker]->get_executor()); }
+strand server::impl::strand_for(std::size_t worker) {
+    return net::make_strand(workers[worker]->get_executor());
+}
 
-std::size_t server::impl::worker_for(const std::string& key) const { return std::hash<std::string>{}(key) % workers.size(); }
+std::size_t server::impl::worker_for(const std::string& key) const {
+    return std::hash<std::string>{}(key) % workers.size();
+}
 
-std::shared_ptr<room_host> server::impl::find_room(const std::string& party, const std::string& room_id) {
+std::shared_ptr<room_host> server::impl::find_room(
+    const std::string& party, const std::string& room_id
+) {
     std::string key = party + '\n' + room_id;
     std::lock_guard lock(rooms_mutex);
     if (auto it = rooms.find(key); it != rooms.end()) {
@@ -123,7 +132,9 @@ std::shared_ptr<room_host> server::impl::find_room(const std::string& party, con
     for (const auto& def : definitions) {
         room_info info{party, room_id, name_values{}};
         if (def.matches(room_id, info.params)) {
-            auto host = std::make_shared<room_host>(def, std::move(info), strand_for(worker_for(key)), config.limits.max_queued_frames);
+            auto host = std::make_shared<room_host>(
+                def, std::move(info), strand_for(worker_for(key)), config.limits.max_queued_frames
+            );
             rooms.emplace(key, host);
             return host;
         }
@@ -200,8 +211,11 @@ void server::impl::begin_stop() {
         // A thread, not a timer: a pending timer would keep the workers busy for the whole grace.
         watchdog = std::thread([this] {
             std::unique_lock lock(watchdog_mutex);
-            if (!watchdog_wake.wait_for(lock, config.shutdown_grace, [this] { return workers_done; })) {
-                log(log_level::warn, "sockets still open after the shutdown grace period; stopping anyway");
+            if (!watchdog_wake.wait_for(lock, config.shutdown_grace, [this] {
+                    return workers_done;
+                })) {
+                log(log_level::warn,
+                    "sockets still open after the shutdown grace period; stopping anyway");
                 for (auto* w : workers) {
                     w->stop();
                 }
@@ -212,7 +226,8 @@ void server::impl::begin_stop() {
 
 server::server(server_config config) : impl_(std::make_unique<impl>(std::move(config), nullptr)) {}
 
-server::server(net::io_context& ioc, server_config config) : impl_(std::make_unique<impl>(std::move(config), &ioc)) {}
+server::server(net::io_context& ioc, server_config config)
+    : impl_(std::make_unique<impl>(std::move(config), &ioc)) {}
 
 server::~server() {
     {
@@ -266,29 +281,38 @@ void server::run() {
     }
 }
 
-void server::stop() { impl_->begin_stop(); }
+void server::stop() {
+    impl_->begin_stop();
+}
 
 int server::run_until_signal() {
     try {
         listen();
     } catch (const std::exception& e) {
-        log(log_level::error, std::string("cannot listen on ") + impl_->config.address + ":" + std::to_string(impl_->config.port) + ": " + e.what());
+        log(log_level::error,
+            std::string("cannot listen on ") + impl_->config.address + ":" +
+                std::to_string(impl_->config.port) + ": " + e.what());
         return 1;
     }
     impl_->signals.emplace(*impl_->workers[0], SIGINT, SIGTERM);
     impl_->signals->async_wait([this](boost::system::error_code ec, int sig) {
         if (!ec) {
-            log(log_level::info, std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+            log(log_level::info,
+                std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                    ", shutting down");
             stop();
         }
     });
-    std::cout << "signe listening on http://" << impl_->config.address << ":" << impl_->bound_port << std::endl;
+    std::cout << "signe listening on http://" << impl_->config.address << ":" << impl_->bound_port
+              << std::endl;
     run();
     log(log_level::info, "stopped");
     return 0;
 }
 
-std::uint16_t server::port() const { return impl_->bound_port; }
+std::uint16_t server::port() const {
+    return impl_->bound_port;
+}
 
 server_stats server::stats() const {
     server_stats s;

@@ -2,6 +2,8 @@
 
 // Private parts of the server shared by the listener and the sessions.
 
+#include "core/room_core.hpp"
+
 #include <signe/server.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -24,8 +26,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "core/room_core.hpp"
 
 namespace signe {
 
@@ -55,8 +55,15 @@ private:
 
 // One room: its strand, clock and runtime. Everything inside runs on `executor`.
 struct room_host {
-    room_host(const detail::room_definition& def, room_info info, strand exec, std::size_t max_queued_frames)
-        : executor(exec), clock(exec), core(def, std::move(info), clock, detail::room_limits{max_queued_frames}) {}
+    room_host(
+        const detail::room_definition& def,
+        room_info info,
+        strand exec,
+        std::size_t max_queued_frames
+    )
+        : executor(exec),
+          clock(exec),
+          core(def, std::move(info), clock, detail::room_limits{max_queued_frames}) {}
 
     // Runs `fn` on the room's strand, starting the room first if this is its first task.
     void post(std::function<void(detail::room_core&)> fn);
@@ -122,7 +129,8 @@ struct server::impl {
     std::uint16_t bound_port = 0;
 
     std::mutex sessions_mutex;  // live HTTP sessions, closed at shutdown
-    std::set<std::weak_ptr<http_session>, std::owner_less<std::weak_ptr<http_session>>> http_sessions;
+    std::set<std::weak_ptr<http_session>, std::owner_less<std::weak_ptr<http_session>>>
+        http_sessions;
 
     std::atomic<std::uint64_t> connections_open{0};
     std::atomic<std::uint64_t> connections_refused{0};
@@ -136,7 +144,12 @@ bool upgrade_to_room(server::impl& srv, tcp::socket& socket, http_request req);
 
 // Answers a request for a room path; `respond` runs on the room's strand. False when the path
 // is not a room path (the caller serves it or answers 404).
-bool answer_room_request(server::impl& srv, http_request req, const std::string& remote_address, std::function<void(http_response)> respond);
+bool answer_room_request(
+    server::impl& srv,
+    http_request req,
+    const std::string& remote_address,
+    std::function<void(http_response)> respond
+);
 
 // Starts serving one accepted TCP connection (HTTP, maybe upgraded to WebSocket).
 void start_http_session(server::impl& srv, tcp::socket socket);

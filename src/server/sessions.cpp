@@ -2,6 +2,8 @@
 // lives on its room's strand. Every read has a size limit and a timeout; every socket has a
 // bounded send queue.
 
+#include "server/server_impl.hpp"
+
 #include <signe/embed.hpp>
 #include <signe/log.hpp>
 
@@ -14,8 +16,6 @@
 #include <deque>
 #include <fstream>
 #include <sstream>
-
-#include "server/server_impl.hpp"
 
 namespace signe {
 
@@ -97,7 +97,9 @@ std::string_view mime_type(std::string_view path) {
 }
 
 // Small demo assets only: the file is read in one go on the worker thread.
-std::optional<http_response> static_file(const std::string& root, std::string_view path, unsigned version, bool keep_alive, bool head) {
+std::optional<http_response> static_file(
+    const std::string& root, std::string_view path, unsigned version, bool keep_alive, bool head
+) {
     if (root.empty() || path.find("..") != std::string_view::npos) {
         return std::nullopt;
     }
@@ -131,18 +133,26 @@ std::optional<http_response> static_file(const std::string& root, std::string_vi
 
 class ws_session final : public connection, public std::enable_shared_from_this<ws_session> {
 public:
-    ws_session(server::impl& srv, std::shared_ptr<room_host> host, tcp::socket socket, request_info info)
-        : connection(random_id(10), std::move(info)), srv_(srv), host_(std::move(host)), ws_(std::move(socket)) {
+    ws_session(
+        server::impl& srv, std::shared_ptr<room_host> host, tcp::socket socket, request_info info
+    )
+        : connection(random_id(10), std::move(info)),
+          srv_(srv),
+          host_(std::move(host)),
+          ws_(std::move(socket)) {
         ++srv_.connections_open;
     }
     ~ws_session() override { --srv_.connections_open; }
 
     void start(http_request req) {
-        websocket::stream_base::timeout timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+        websocket::stream_base::timeout timeouts =
+            websocket::stream_base::timeout::suggested(beast::role_type::server);
         timeouts.handshake_timeout = srv_.config.limits.handshake_timeout;
         ws_.set_option(timeouts);
         ws_.read_message_max(srv_.config.limits.max_frame_bytes);
-        ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) { res.set(http::field::server, "signe"); }));
+        ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+            res.set(http::field::server, "signe");
+        }));
         ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
             if (ec) {
                 return;  // handshake failed; the socket goes with this session
@@ -165,7 +175,9 @@ public:
         if (queued_bytes_ + frame->size() > srv_.config.limits.max_send_queue_bytes) {
             // A reader this far behind would hold memory and delay nobody but itself: drop it.
             ++srv_.slow_readers_closed;
-            log(log_level::warn, "closing slow reader " + id() + " (" + std::to_string(queued_bytes_) + " bytes queued)");
+            log(log_level::warn,
+                "closing slow reader " + id() + " (" + std::to_string(queued_bytes_) +
+                    " bytes queued)");
             abort();
             return;
         }
@@ -189,19 +201,24 @@ public:
 
 private:
     void read() {
-        ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+        ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->on_read(ec);
+        });
     }
 
     void on_read(beast::error_code ec) {
         if (ec) {
             if (ec == websocket::error::message_too_big) {
                 ++srv_.oversized_frames;
-                log(log_level::debug, "closing " + id() + ": frame over " + std::to_string(srv_.config.limits.max_frame_bytes) + " bytes");
+                log(log_level::debug,
+                    "closing " + id() + ": frame over " +
+                        std::to_string(srv_.config.limits.max_frame_bytes) + " bytes");
             }
             finish();
             return;
         }
-        std::string text = beast::buffers_to_string(buffer_.data());  // binary frames are read as text, like Node
+        std::string text =
+            beast::buffers_to_string(buffer_.data());  // binary frames are read as text, like Node
         buffer_.consume(buffer_.size());
         host_->core.message(shared_from_this(), text);
         read();
@@ -213,22 +230,25 @@ private:
         }
         writing_ = true;
         ws_.text(true);
-        ws_.async_write(net::buffer(*queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            self->writing_ = false;
-            self->queued_bytes_ -= self->queue_.front()->size();
-            self->queue_.pop_front();
-            if (ec || self->finished_) {
-                self->abort();
-                self->queue_.clear();
-                self->queued_bytes_ = 0;
-                return;
+        ws_.async_write(
+            net::buffer(*queue_.front()),
+            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                self->writing_ = false;
+                self->queued_bytes_ -= self->queue_.front()->size();
+                self->queue_.pop_front();
+                if (ec || self->finished_) {
+                    self->abort();
+                    self->queue_.clear();
+                    self->queued_bytes_ = 0;
+                    return;
+                }
+                if (self->closing_ && self->queue_.empty()) {
+                    self->do_close();
+                } else {
+                    self->write_next();
+                }
             }
-            if (self->closing_ && self->queue_.empty()) {
-                self->do_close();
-            } else {
-                self->write_next();
-            }
-        });
+        );
     }
 
     void do_close() {
@@ -249,7 +269,8 @@ private:
         finished_ = true;
         open_ = false;
         if (!writing_) {
-            queue_.clear();  // an in-flight write still owns the front frame: it clears on completion
+            queue_.clear(
+            );  // an in-flight write still owns the front frame: it clears on completion
             queued_bytes_ = 0;
         }
         host_->core.leave(shared_from_this());
@@ -280,7 +301,9 @@ void room_host::ensure_started() {
 
 class http_session final : public std::enable_shared_from_this<http_session> {
 public:
-    http_session(server::impl& srv, tcp::socket socket) : srv_(srv), stream_(std::move(socket)) { ++srv_.connections_open; }
+    http_session(server::impl& srv, tcp::socket socket) : srv_(srv), stream_(std::move(socket)) {
+        ++srv_.connections_open;
+    }
     ~http_session() { --srv_.connections_open; }
 
     void start() {
@@ -310,7 +333,12 @@ private:
         parser_->body_limit(srv_.config.limits.max_body_bytes);
         parser_->header_limit(static_cast<std::uint32_t>(srv_.config.limits.max_header_bytes));
         stream_.expires_after(timeout);
-        http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+        http::async_read(
+            stream_,
+            buffer_,
+            *parser_,
+            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); }
+        );
     }
 
     void on_read(beast::error_code ec) {
@@ -319,7 +347,12 @@ private:
             return;
         }
         if (ec == http::error::header_limit) {
-            write(plain(http::status::request_header_fields_too_large, "Request Header Fields Too Large", 11, false));
+            write(plain(
+                http::status::request_header_fields_too_large,
+                "Request Header Fields Too Large",
+                11,
+                false
+            ));
             return;
         }
         if (ec) {
@@ -357,28 +390,41 @@ private:
                 self->write(std::move(res));
             });
         };
-        if (answer_room_request(srv_, std::move(req), remote_of(stream_.socket()), std::move(respond))) {
+        if (answer_room_request(
+                srv_, std::move(req), remote_of(stream_.socket()), std::move(respond)
+            )) {
             return;
         }
-        auto file = get ? static_file(srv_.config.static_dir, percent_decode(path), version_, keep_alive_, head) : std::nullopt;
-        write(file ? std::move(*file) : plain(http::status::not_found, "Not Found", version_, keep_alive_));
+        auto file =
+            get ? static_file(
+                      srv_.config.static_dir, percent_decode(path), version_, keep_alive_, head
+                  )
+                : std::nullopt;
+        write(
+            file ? std::move(*file)
+                 : plain(http::status::not_found, "Not Found", version_, keep_alive_)
+        );
     }
 
     void write(http_response res) {
         auto shared = std::make_shared<http_response>(std::move(res));
         bool keep = shared->keep_alive() && !srv_.stopping;
-        http::async_write(stream_, *shared, [self = shared_from_this(), shared, keep](beast::error_code ec, std::size_t) {
-            if (ec || !keep) {
-                self->forget();
-                beast::error_code ignored;
-                self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-                if (!ec) {
-                    self->drain();
+        http::async_write(
+            stream_,
+            *shared,
+            [self = shared_from_this(), shared, keep](beast::error_code ec, std::size_t) {
+                if (ec || !keep) {
+                    self->forget();
+                    beast::error_code ignored;
+                    self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                    if (!ec) {
+                        self->drain();
+                    }
+                    return;
                 }
-                return;
+                self->read(self->srv_.config.limits.http_idle_timeout);
             }
-            self->read(self->srv_.config.limits.http_idle_timeout);
-        });
+        );
     }
 
     // After an early answer (413, 431), read and discard what the client is still sending, so
@@ -386,12 +432,15 @@ private:
     void drain() {
         drain_buffer_.resize(16 * 1024);
         stream_.expires_after(std::chrono::seconds(2));
-        stream_.async_read_some(net::buffer(drain_buffer_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-            self->drained_ += n;
-            if (!ec && self->drained_ < 4 * self->srv_.config.limits.max_body_bytes) {
-                self->drain();
+        stream_.async_read_some(
+            net::buffer(drain_buffer_),
+            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                self->drained_ += n;
+                if (!ec && self->drained_ < 4 * self->srv_.config.limits.max_body_bytes) {
+                    self->drain();
+                }
             }
-        });
+        );
     }
 
     server::impl& srv_;
@@ -415,11 +464,18 @@ bool upgrade_to_room(server::impl& srv, tcp::socket& socket, http_request req) {
     auto protocol = socket.local_endpoint().protocol();
     tcp::socket moved(host->executor, protocol, socket.release());
     auto session = std::make_shared<ws_session>(srv, host, std::move(moved), std::move(info));
-    net::dispatch(host->executor, [session, req = std::move(req)]() mutable { session->start(std::move(req)); });
+    net::dispatch(host->executor, [session, req = std::move(req)]() mutable {
+        session->start(std::move(req));
+    });
     return true;
 }
 
-bool answer_room_request(server::impl& srv, http_request req, const std::string& remote_address, std::function<void(http_response)> respond) {
+bool answer_room_request(
+    server::impl& srv,
+    http_request req,
+    const std::string& remote_address,
+    std::function<void(http_response)> respond
+) {
     request_info info = make_request_info(req, remote_address);
     auto address = parse_room_path(info.path);
     if (!address) {
@@ -442,27 +498,47 @@ bool answer_room_request(server::impl& srv, http_request req, const std::string&
     room_req.method = verb_from_string(req.method_string());
     room_req.route_path = address->rest.empty() ? "/" : address->rest;
     room_req.body = std::move(req.body());
-    host->post([room_req = std::move(room_req), respond = std::move(respond), version, keep_alive](detail::room_core& core) mutable {
-        core.http(std::move(room_req), [respond, version, keep_alive](response res) { respond(to_http(res, version, keep_alive)); });
+    host->post([room_req = std::move(room_req), respond = std::move(respond), version, keep_alive](
+                   detail::room_core& core
+               ) mutable {
+        core.http(std::move(room_req), [respond, version, keep_alive](response res) {
+            respond(to_http(res, version, keep_alive));
+        });
     });
     return true;
 }
 
-void start_http_session(server::impl& srv, tcp::socket socket) { std::make_shared<http_session>(srv, std::move(socket))->start(); }
+void start_http_session(server::impl& srv, tcp::socket socket) {
+    std::make_shared<http_session>(srv, std::move(socket))->start();
+}
 
 void accept_connection(server& srv, tcp::socket socket) {
     auto& impl = detail::server_access::of(srv);
-    start_http_session(impl, tcp::socket(impl.workers[0]->get_executor(), socket.local_endpoint().protocol(), socket.release()));
+    start_http_session(
+        impl,
+        tcp::socket(
+            impl.workers[0]->get_executor(), socket.local_endpoint().protocol(), socket.release()
+        )
+    );
 }
 
 bool accept_websocket(server& srv, tcp::socket& socket, const beast_request& req) {
     return upgrade_to_room(detail::server_access::of(srv), socket, req);
 }
 
-bool handle_request(server& srv, const beast_request& req, const std::string& remote_address, std::function<void(beast_response)> respond) {
-    return answer_room_request(detail::server_access::of(srv), req, remote_address, std::move(respond));
+bool handle_request(
+    server& srv,
+    const beast_request& req,
+    const std::string& remote_address,
+    std::function<void(beast_response)> respond
+) {
+    return answer_room_request(
+        detail::server_access::of(srv), req, remote_address, std::move(respond)
+    );
 }
 
-void close_http_session(const std::shared_ptr<http_session>& session) { session->shutdown(); }
+void close_http_session(const std::shared_ptr<http_session>& session) {
+    session->shutdown();
+}
 
 }  // namespace signe

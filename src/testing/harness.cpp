@@ -1,9 +1,9 @@
+#include "core/room_core.hpp"
+
 #include <signe/testing.hpp>
 
 #include <map>
 #include <stdexcept>
-
-#include "core/room_core.hpp"
 
 namespace signe::testing {
 namespace {
@@ -105,14 +105,18 @@ struct harness_base::impl {
     std::uint64_t next_connection = 0;
 };
 
-harness_base::harness_base(detail::room_definition def, std::string room_id, std::string party) : impl_(std::make_unique<impl>()) {
+harness_base::harness_base(detail::room_definition def, std::string room_id, std::string party)
+    : impl_(std::make_unique<impl>()) {
     impl_->def = std::move(def);
     if (room_id.empty()) {
         room_id = default_room_id(impl_->def.options.path);
     }
     room_info info{std::move(party), std::move(room_id), name_values{}};
     if (!impl_->def.matches(info.id, info.params)) {
-        throw std::invalid_argument("room_harness: room id '" + info.id + "' does not match the path pattern '" + impl_->def.options.path + "'");
+        throw std::invalid_argument(
+            "room_harness: room id '" + info.id + "' does not match the path pattern '" +
+            impl_->def.options.path + "'"
+        );
     }
     impl_->room = std::make_unique<detail::room_core>(impl_->def, std::move(info), impl_->clock);
     impl_->room->start();
@@ -144,7 +148,9 @@ test_client& harness_base::connect(std::string private_id, client_options option
         req.target += sep + k + "=" + v;
         sep = "&";
     }
-    auto conn = std::make_shared<recording_connection>("test-" + std::to_string(++impl_->next_connection), std::move(req));
+    auto conn = std::make_shared<recording_connection>(
+        "test-" + std::to_string(++impl_->next_connection), std::move(req)
+    );
     auto s = std::make_shared<test_client::state>();
     s->conn = conn;
     s->room = impl_->room.get();
@@ -161,7 +167,12 @@ test_client& harness_base::connect(std::string private_id, client_options option
     return *impl_->clients.back();
 }
 
-response harness_base::request(verb method, std::string path, std::string body, std::vector<std::pair<std::string, std::string>> headers) {
+response harness_base::request(
+    verb method,
+    std::string path,
+    std::string body,
+    std::vector<std::pair<std::string, std::string>> headers
+) {
     signe::request req;
     req.method = method;
     std::string query;
@@ -180,15 +191,24 @@ response harness_base::request(verb method, std::string path, std::string body, 
     std::optional<response> out;
     impl_->room->http(std::move(req), [&out](response r) { out = std::move(r); });
     if (!out) {
-        throw std::logic_error("room_harness::request: a route guard is still deciding; resolve it before reading the response");
+        throw std::logic_error(
+            "room_harness::request: a route guard is still deciding; resolve it before reading the "
+            "response"
+        );
     }
     return std::move(*out);
 }
 
-void harness_base::act(const std::function<void()>& fn) { impl_->room->run_turn(fn); }
+void harness_base::act(const std::function<void()>& fn) {
+    impl_->room->run_turn(fn);
+}
 
-void harness_base::advance(std::chrono::milliseconds by) { impl_->clock.advance(by); }
-std::int64_t harness_base::now_ms() const { return impl_->clock.now_ms(); }
+void harness_base::advance(std::chrono::milliseconds by) {
+    impl_->clock.advance(by);
+}
+std::int64_t harness_base::now_ms() const {
+    return impl_->clock.now_ms();
+}
 
 std::optional<session_info> harness_base::session(std::string_view private_id) const {
     auto s = impl_->room->session(private_id);
@@ -200,28 +220,50 @@ std::optional<session_info> harness_base::session(std::string_view private_id) c
 
 counters harness_base::stats() const {
     const auto& c = impl_->room->counters();
-    return counters{c.frames_in, c.malformed_frames, c.unknown_actions, c.invalid_payloads, c.guard_refusals, c.handler_errors};
+    return counters{
+        c.frames_in,
+        c.malformed_frames,
+        c.unknown_actions,
+        c.invalid_payloads,
+        c.guard_refusals,
+        c.handler_errors};
 }
 
-std::size_t harness_base::connection_count() const { return impl_->room->connection_count(); }
-const room_info& harness_base::info() const { return impl_->room->info(); }
-void* harness_base::instance() { return impl_->room->instance(); }
-void* harness_base::user_of(test_client& client) { return impl_->room->user_of(client.conn()); }
+std::size_t harness_base::connection_count() const {
+    return impl_->room->connection_count();
+}
+const room_info& harness_base::info() const {
+    return impl_->room->info();
+}
+void* harness_base::instance() {
+    return impl_->room->instance();
+}
+void* harness_base::user_of(test_client& client) {
+    return impl_->room->user_of(client.conn());
+}
 
 // ---------------------------------------------------------------------------------------------
 
 test_client::test_client(std::shared_ptr<state> s) : state_(std::move(s)) {}
 test_client::~test_client() = default;
 
-const std::string& test_client::private_id() const { return state_->conn->private_id(); }
-const std::string& test_client::public_id() const { return state_->conn->public_id(); }
-connection& test_client::conn() { return *state_->conn; }
+const std::string& test_client::private_id() const {
+    return state_->conn->private_id();
+}
+const std::string& test_client::public_id() const {
+    return state_->conn->public_id();
+}
+connection& test_client::conn() {
+    return *state_->conn;
+}
 
 void test_client::send(std::string_view action, const json::value& value) {
     send_raw(json::serialize(json::object{{"action", action}, {"value", value}}));
 }
 
-void test_client::send(std::string_view action) { send_raw(json::serialize(json::object{{"action", action}})); }
+void test_client::send(std::string_view action) {
+    send_raw(json::serialize(json::object{{"action", action}}));
+}
 
 void test_client::send_raw(std::string_view text) {
     if (state_->conn->closed) {
@@ -230,8 +272,12 @@ void test_client::send_raw(std::string_view text) {
     state_->room->message(state_->conn, text);
 }
 
-const std::vector<json::value>& test_client::frames() const { return state_->conn->frames; }
-const std::vector<std::string>& test_client::raw_frames() const { return state_->conn->raw; }
+const std::vector<json::value>& test_client::frames() const {
+    return state_->conn->frames;
+}
+const std::vector<std::string>& test_client::raw_frames() const {
+    return state_->conn->raw;
+}
 
 std::vector<json::value> test_client::frames_of_type(std::string_view type) const {
     std::vector<json::value> out;
@@ -256,9 +302,17 @@ void test_client::clear() {
     state_->conn->raw.clear();
 }
 
-void test_client::close() { state_->conn->close(close_code::normal, ""); }
-bool test_client::closed() const { return state_->conn->closed; }
-int test_client::close_code() const { return state_->conn->close_code; }
-const std::string& test_client::close_reason() const { return state_->conn->close_reason; }
+void test_client::close() {
+    state_->conn->close(close_code::normal, "");
+}
+bool test_client::closed() const {
+    return state_->conn->closed;
+}
+int test_client::close_code() const {
+    return state_->conn->close_code;
+}
+const std::string& test_client::close_reason() const {
+    return state_->conn->close_reason;
+}
 
 }  // namespace signe::testing

@@ -9,14 +9,18 @@ namespace {
 
 struct visit_msg {
     std::string name;
-    static auto fields() { return signe::fields(signe::field("name", &visit_msg::name).length(1, 20)); }
+    static auto fields() {
+        return signe::fields(signe::field("name", &visit_msg::name).length(1, 20));
+    }
 };
 
 class guestbook {
 public:
     signe::synced_vector<std::string> names;
     static auto fields() { return signe::fields(signe::field("names", &guestbook::names)); }
-    static void define(signe::room_spec<guestbook>& spec) { spec.path("book").action("sign", &guestbook::sign); }
+    static void define(signe::room_spec<guestbook>& spec) {
+        spec.path("book").action("sign", &guestbook::sign);
+    }
     void sign(const visit_msg& msg) { names.push_back(msg.name); }
 };
 

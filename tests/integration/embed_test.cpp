@@ -1,6 +1,8 @@
 // The server embedded in a program's own io_context and Beast code: the program accepts and
 // reads requests itself, hands room traffic to signe, and keeps everything else ("next").
 
+#include <gtest/gtest.h>
+
 #include <signe/embed.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -8,7 +10,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <gtest/gtest.h>
 
 #include <memory>
 #include <optional>
@@ -27,7 +28,9 @@ public:
     signe::synced<int> count{0};
     static auto fields() { return signe::fields(signe::field("count", &tally_room::count)); }
     static void define(signe::room_spec<tally_room>& spec) {
-        spec.path("tally").action("add", &tally_room::add).http(signe::verb::get, "/count", &tally_room::get_count);
+        spec.path("tally")
+            .action("add", &tally_room::add)
+            .http(signe::verb::get, "/count", &tally_room::get_count);
     }
     void add(const signe::json::value&) { ++count; }
     signe::json::value get_count(signe::request&) { return {{"count", count.get()}}; }
@@ -36,7 +39,8 @@ public:
 // The host program: its own acceptor and HTTP reading; rooms are delegated to signe.
 class host_program {
 public:
-    host_program() : acceptor_(ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)), rooms_(ioc_) {
+    host_program()
+        : acceptor_(ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)), rooms_(ioc_) {
         rooms_.add_room<tally_room>();
         accept();
         thread_ = std::thread([this] { ioc_.run(); });
@@ -58,11 +62,16 @@ private:
         acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
             if (!ec) {
                 auto c = std::make_shared<conn>(conn{std::move(socket), {}, {}});
-                http::async_read(c->socket, c->buffer, c->req, [this, c](beast::error_code rec, std::size_t) {
-                    if (!rec) {
-                        dispatch(c);
+                http::async_read(
+                    c->socket,
+                    c->buffer,
+                    c->req,
+                    [this, c](beast::error_code rec, std::size_t) {
+                        if (!rec) {
+                            dispatch(c);
+                        }
                     }
-                });
+                );
             }
             accept();
         });
@@ -153,7 +162,8 @@ TEST(embed, server_listening_on_the_callers_io_context) {
     auto port = rooms.listen();
     std::thread runner([&] { ioc.run(); });
     EXPECT_EQ(get(port, "/parties/main/tally/count").body(), R"({"count":0})");
-    EXPECT_EQ(get(port, "/party/tally/count").body(), R"({"count":0})") << "/party/<room> is party main";
+    EXPECT_EQ(get(port, "/party/tally/count").body(), R"({"count":0})")
+        << "/party/<room> is party main";
     rooms.stop();
     runner.join();  // stop() closed the acceptor: run() returns once nothing is left
 }

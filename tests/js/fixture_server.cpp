@@ -17,14 +17,19 @@ struct increment_msg {
 
 struct announce_msg {
     std::string text;
-    static auto fields() { return signe::fields(signe::field("text", &announce_msg::text).length(1, 200)); }
+    static auto fields() {
+        return signe::fields(signe::field("text", &announce_msg::text).length(1, 200));
+    }
 };
 
 struct spam_msg {
     int count = 0;
     int size = 0;
     static auto fields() {
-        return signe::fields(signe::field("count", &spam_msg::count).min(1).max(1000), signe::field("size", &spam_msg::size).min(1).max(1 << 20));
+        return signe::fields(
+            signe::field("count", &spam_msg::count).min(1).max(1000),
+            signe::field("size", &spam_msg::size).min(1).max(1 << 20)
+        );
     }
 };
 
@@ -45,8 +50,12 @@ public:
             .http(signe::verb::get, "/stats", &counter_room::get_stats);
     }
 
-    void increment(signe::connection&, const std::optional<increment_msg>& msg) { count += msg && msg->amount ? *msg->amount : 1; }
-    void announce(signe::connection&, const announce_msg& msg) { broadcast({{"type", "announcement"}, {"value", {{"text", msg.text}}}}); }
+    void increment(signe::connection&, const std::optional<increment_msg>& msg) {
+        count += msg && msg->amount ? *msg->amount : 1;
+    }
+    void announce(signe::connection&, const announce_msg& msg) {
+        broadcast({{"type", "announcement"}, {"value", {{"text", msg.text}}}});
+    }
     void boom(signe::connection&, const signe::json::value&) {
         count += 1000;  // a change made before the throw still reaches clients
         throw std::runtime_error("boom");
@@ -60,7 +69,10 @@ public:
     signe::json::value get_count(signe::request&) { return {{"count", count.get()}}; }
     signe::json::value get_stats(signe::request&) {
         auto s = running_server->stats();
-        return {{"slowReadersClosed", s.slow_readers_closed}, {"oversizedFrames", s.oversized_frames}, {"connectionsOpen", s.connections_open}};
+        return {
+            {"slowReadersClosed", s.slow_readers_closed},
+            {"oversizedFrames", s.oversized_frames},
+            {"connectionsOpen", s.connections_open}};
     }
 };
 
@@ -70,15 +82,21 @@ struct player {
     signe::synced<double> y{0};
     signe::synced<bool> connected{false};
     static auto fields() {
-        return signe::fields(signe::field("name", &player::name), signe::field("x", &player::x), signe::field("y", &player::y),
-                             signe::field("connected", &player::connected).connected());
+        return signe::fields(
+            signe::field("name", &player::name),
+            signe::field("x", &player::x),
+            signe::field("y", &player::y),
+            signe::field("connected", &player::connected).connected()
+        );
     }
 };
 
 struct move_msg {
     double x = 0;
     double y = 0;
-    static auto fields() { return signe::fields(signe::field("x", &move_msg::x), signe::field("y", &move_msg::y)); }
+    static auto fields() {
+        return signe::fields(signe::field("x", &move_msg::x), signe::field("y", &move_msg::y));
+    }
 };
 
 struct ping_msg {
@@ -99,7 +117,9 @@ public:
         p.x = m.x;
         p.y = m.y;
     }
-    void ping(signe::connection& from, const ping_msg& m) { send(from, {{"type", "pong"}, {"value", {{"t", m.t}}}}); }
+    void ping(signe::connection& from, const ping_msg& m) {
+        send(from, {{"type", "pong"}, {"value", {{"t", m.t}}}});
+    }
 };
 
 // short-{id}: sessions expire 300 ms after the last socket leaves; the user type has no online
@@ -120,7 +140,9 @@ public:
     static auto fields() { return signe::fields(signe::field("users", &short_room::users)); }
 
     static void define(signe::room_spec<short_room>& spec) {
-        spec.path("short-{id}").session_expiry(std::chrono::milliseconds(300)).action("step", &short_room::step);
+        spec.path("short-{id}")
+            .session_expiry(std::chrono::milliseconds(300))
+            .action("step", &short_room::step);
     }
     void step(walker& w, const step_msg& m) { w.x = m.x; }
 };
@@ -130,7 +152,9 @@ public:
 struct agent {
     signe::synced<double> x{0};
     signe::synced<std::string> secret;
-    static auto fields() { return signe::fields(signe::field("x", &agent::x), signe::field("secret", &agent::secret)); }
+    static auto fields() {
+        return signe::fields(signe::field("x", &agent::x), signe::field("secret", &agent::secret));
+    }
 };
 
 struct secret_msg {
@@ -152,20 +176,25 @@ public:
     void set_secret(agent& a, const secret_msg& m) { a.secret = m.value; }
     void move(agent& a, const step_msg& m) { a.x = m.x; }
 
-    signe::intercept_result hide_others_secrets(agent*, const signe::json::value& frame, signe::connection& to) {
+    signe::intercept_result hide_others_secrets(
+        agent*, const signe::json::value& frame, signe::connection& to
+    ) {
         const auto* value = frame.as_object().if_contains("value");
-        const auto* list = value && value->is_object() ? value->as_object().if_contains("agents") : nullptr;
+        const auto* list =
+            value && value->is_object() ? value->as_object().if_contains("agents") : nullptr;
         if (list == nullptr || !list->is_object()) {
             return signe::intercept_result::keep();
         }
         signe::json::value copy = frame;
         bool changed = false;
         for (auto& [id, entry] : copy.at("value").at("agents").as_object()) {
-            if (id != to.public_id() && entry.is_object() && entry.as_object().erase("secret") > 0) {
+            if (id != to.public_id() && entry.is_object() &&
+                entry.as_object().erase("secret") > 0) {
                 changed = true;
             }
         }
-        return changed ? signe::intercept_result::replace(std::move(copy)) : signe::intercept_result::keep();
+        return changed ? signe::intercept_result::replace(std::move(copy))
+                       : signe::intercept_result::keep();
     }
 };
 
@@ -174,6 +203,9 @@ public:
 int main() {
     signe::server server{signe::config_from_env()};
     running_server = &server;
-    server.add_room<counter_room>().add_room<game_room>().add_room<short_room>().add_room<secret_room>();
+    server.add_room<counter_room>()
+        .add_room<game_room>()
+        .add_room<short_room>()
+        .add_room<secret_room>();
     return server.run_until_signal();
 }

@@ -1,14 +1,13 @@
 // Bad input from clients and failing room code: every kind of broken frame is dropped (and
 // counted), nobody is disconnected, and the room keeps serving everyone.
 
-#include <signe/testing.hpp>
-
+#include "unit/test_helpers.hpp"
 #include <gtest/gtest.h>
+
+#include <signe/testing.hpp>
 
 #include <stdexcept>
 #include <string>
-
-#include "unit/test_helpers.hpp"
 
 namespace {
 
@@ -31,23 +30,39 @@ class sturdy_room {
 public:
     signe::synced<int> count{0};
     signe::users<player> players;
-    static auto fields() { return signe::fields(signe::field("count", &sturdy_room::count), signe::field("players", &sturdy_room::players)); }
+    static auto fields() {
+        return signe::fields(
+            signe::field("count", &sturdy_room::count),
+            signe::field("players", &sturdy_room::players)
+        );
+    }
 
     static void define(signe::room_spec<sturdy_room>& spec) {
         spec.path("sturdy")
             .action("add", &sturdy_room::add)
-            .action<json::value>("throw", [](sturdy_room&, const json::value&) { throw std::runtime_error("handler failure"); })
+            .action<json::value>(
+                "throw",
+                [](sturdy_room&, const json::value&) {
+                    throw std::runtime_error("handler failure");
+                }
+            )
             .action<json::value>("throwOther", [](sturdy_room&, const json::value&) { throw 42; })
-            .action<json::value>("guardThrows", [](sturdy_room& r, const json::value&) { ++r.count; },
-                                 {.guards = {[](sturdy_room&, signe::connection&, const json::value&) -> signe::decision {
-                                     throw std::runtime_error("guard failure");
-                                 }}})
+            .action<json::value>(
+                "guardThrows",
+                [](sturdy_room& r, const json::value&) { ++r.count; },
+                {.guards =
+                     {[](sturdy_room&, signe::connection&, const json::value&) -> signe::decision {
+                         throw std::runtime_error("guard failure");
+                     }}}
+            )
             .on_join([](sturdy_room&, player&, signe::connection& c, const signe::request_info&) {
                 if (c.private_id() == "bad-join") {
                     throw std::runtime_error("on_join failure");
                 }
             })
-            .on_leave([](sturdy_room&, player&, signe::connection&) { throw std::runtime_error("on_leave failure"); });
+            .on_leave([](sturdy_room&, player&, signe::connection&) {
+                throw std::runtime_error("on_leave failure");
+            });
     }
     void add(const amount_msg& m) { count += m.amount; }
 };
@@ -99,7 +114,12 @@ TEST(bad_input, frames_that_are_not_objects_are_dropped) {
 
 TEST(bad_input, frames_without_a_string_action_are_dropped) {
     sturdy_fixture f;
-    for (const char* text : {R"({"value":1})", R"({"action":5,"value":1})", R"({"action":null})", R"({"action":["add"]})", R"({"type":"add"})"}) {
+    for (const char* text :
+         {R"({"value":1})",
+          R"({"action":5,"value":1})",
+          R"({"action":null})",
+          R"({"action":["add"]})",
+          R"({"type":"add"})"}) {
         f.sender.send_raw(text);
     }
     EXPECT_EQ(f.h.stats().malformed_frames, 5u);

@@ -3,14 +3,13 @@
 // (object mode only: dotted-path keys are a client-side feature) and the dremove part of 7.17
 // (tests/room/utils.spec.ts), which in this port is "$delete" handling in signe::load.
 
-#include <signe/testing.hpp>
-
+#include "unit/test_helpers.hpp"
 #include <gtest/gtest.h>
+
+#include <signe/testing.hpp>
 
 #include <string>
 #include <vector>
-
-#include "unit/test_helpers.hpp"
 
 namespace {
 
@@ -23,7 +22,9 @@ namespace json = signe::json;
 struct position {
     signe::synced<double> x{0};
     signe::synced<double> y{0};
-    static auto fields() { return signe::fields(signe::field("x", &position::x), signe::field("y", &position::y)); }
+    static auto fields() {
+        return signe::fields(signe::field("x", &position::x), signe::field("y", &position::y));
+    }
 };
 
 struct game_object {
@@ -32,8 +33,12 @@ struct game_object {
     signe::synced<int> direction{0};
     signe::synced_vector<std::string> graphics;
     static auto fields() {
-        return signe::fields(signe::field("id", &game_object::id).key(), signe::field("pos", &game_object::pos),
-                             signe::field("direction", &game_object::direction), signe::field("graphics", &game_object::graphics));
+        return signe::fields(
+            signe::field("id", &game_object::id).key(),
+            signe::field("pos", &game_object::pos),
+            signe::field("direction", &game_object::direction),
+            signe::field("graphics", &game_object::graphics)
+        );
     }
 };
 
@@ -46,7 +51,11 @@ struct item {
 struct cell {
     std::string id;
     signe::synced<int> value{0};
-    static auto fields() { return signe::fields(signe::field("id", &cell::id).key(), signe::field("value", &cell::value)); }
+    static auto fields() {
+        return signe::fields(
+            signe::field("id", &cell::id).key(), signe::field("value", &cell::value)
+        );
+    }
 };
 struct room_level {
     signe::synced_map<cell> cells;
@@ -67,13 +76,22 @@ struct scene {
     signe::synced_map<level> levels;
     signe::synced<json::value> anything;
     static auto fields() {
-        return signe::fields(signe::field("count", &scene::count), signe::field("origin", &scene::origin), signe::field("objects", &scene::objects),
-                             signe::field("sprites", &scene::sprites), signe::field("items", &scene::items), signe::field("values", &scene::values),
-                             signe::field("levels", &scene::levels), signe::field("anything", &scene::anything));
+        return signe::fields(
+            signe::field("count", &scene::count),
+            signe::field("origin", &scene::origin),
+            signe::field("objects", &scene::objects),
+            signe::field("sprites", &scene::sprites),
+            signe::field("items", &scene::items),
+            signe::field("values", &scene::values),
+            signe::field("levels", &scene::levels),
+            signe::field("anything", &scene::anything)
+        );
     }
 };
 
-std::vector<std::string> sprites_of(const scene& s) { return s.sprites.items(); }
+std::vector<std::string> sprites_of(const scene& s) {
+    return s.sprites.items();
+}
 
 // ---------------------------------------------------------------------------------------------
 // load.spec
@@ -131,7 +149,10 @@ TEST(load, delete_token_removes_the_entry) {
 // catalogue 7.20 load.spec: "load nested GameObject in Scene"
 TEST(load, nested_entries_with_their_own_nested_fields) {
     scene s;
-    signe::load(s, J(R"({"objects":{"player1":{"pos":{"x":100,"y":200},"direction":45,"graphics":["hero"]}}})"));
+    signe::load(
+        s,
+        J(R"({"objects":{"player1":{"pos":{"x":100,"y":200},"direction":45,"graphics":["hero"]}}})")
+    );
     const game_object& p = s.objects.at("player1");
     EXPECT_EQ(p.pos.x.get(), 100);
     EXPECT_EQ(p.pos.y.get(), 200);
@@ -144,8 +165,15 @@ TEST(load, nested_entries_with_their_own_nested_fields) {
 // catalogue 7.20 load.spec: "partial object update"
 TEST(load, later_loads_merge_into_existing_entries) {
     scene s;
-    signe::load(s, J(R"({"objects":{"player1":{"pos":{"x":100,"y":200},"direction":45,"graphics":["hero"]}}})"));
-    signe::load(s, J(R"({"objects":{"player1":{"pos":{"x":5},"graphics":["hero2"]},"player2":{"direction":90}}})"));
+    signe::load(
+        s,
+        J(R"({"objects":{"player1":{"pos":{"x":100,"y":200},"direction":45,"graphics":["hero"]}}})")
+    );
+    signe::load(
+        s,
+        J(R"({"objects":{"player1":{"pos":{"x":5},"graphics":["hero2"]},"player2":{"direction":90}}})"
+        )
+    );
     const game_object& p1 = s.objects.at("player1");
     EXPECT_EQ(p1.pos.x.get(), 5);
     EXPECT_EQ(p1.pos.y.get(), 200);
@@ -288,7 +316,9 @@ TEST(load, loading_into_a_live_room_sends_the_changes) {
     auto& c = h.connect("c");
     run(h, c, [](live_room& r) { r.objects.emplace("a"); });
     c.clear();
-    run(h, c, [](live_room& r) { signe::load(r, J(R"({"objects":{"a":"$delete","b":{"direction":2}}})")); });
+    run(h, c, [](live_room& r) {
+        signe::load(r, J(R"({"objects":{"a":"$delete","b":{"direction":2}}})"));
+    });
     ASSERT_EQ(sync_values(c).size(), 1u);
     EXPECT_EQ(sync_values(c)[0].at("objects").at("a"), "$delete");
     EXPECT_EQ(sync_values(c)[0].at("objects").at("b").at("direction"), 2);
@@ -311,7 +341,9 @@ TEST(load_delete, removes_a_key) {
 // catalogue 7.17 utils.spec: "remove deeply nested properties" (dremove)
 TEST(load_delete, removes_a_deeply_nested_key_and_keeps_its_parents) {
     scene s;
-    signe::load(s, J(R"({"levels":{"l1":{"rooms":{"r1":{"cells":{"c1":{"value":1},"c2":{"value":2}}}}}}})"));
+    signe::load(
+        s, J(R"({"levels":{"l1":{"rooms":{"r1":{"cells":{"c1":{"value":1},"c2":{"value":2}}}}}}})")
+    );
     signe::load(s, J(R"({"levels":{"l1":{"rooms":{"r1":{"cells":{"c1":"$delete"}}}}}})"));
     const auto& cells = s.levels.at("l1").rooms.at("r1").cells;
     EXPECT_FALSE(cells.contains("c1"));

@@ -2,9 +2,9 @@
 // Adapts the extractParams part of catalogue 7.17 (tests/room/utils.spec.ts), through
 // detail::room_definition::matches and the harness.
 
-#include <signe/testing.hpp>
-
 #include <gtest/gtest.h>
+
+#include <signe/testing.hpp>
 
 #include <map>
 #include <optional>
@@ -31,31 +31,45 @@ std::optional<params_map> extract(std::string pattern, std::string_view room_id)
 }
 
 // catalogue 7.17 utils.spec: "non-matching pattern" (extractParams)
-TEST(room_pattern, different_literal_does_not_match) { EXPECT_EQ(extract("game", "test"), std::nullopt); }
+TEST(room_pattern, different_literal_does_not_match) {
+    EXPECT_EQ(extract("game", "test"), std::nullopt);
+}
 
 // catalogue 7.17 utils.spec: "exact match without params" (extractParams)
-TEST(room_pattern, literal_matches_itself_with_no_params) { EXPECT_EQ(extract("game", "game"), params_map{}); }
+TEST(room_pattern, literal_matches_itself_with_no_params) {
+    EXPECT_EQ(extract("game", "game"), params_map{});
+}
 
 // catalogue 7.17 utils.spec: "single parameter" (extractParams)
-TEST(room_pattern, single_parameter) { EXPECT_EQ(extract("game-{id}", "game-123"), (params_map{{"id", "123"}})); }
+TEST(room_pattern, single_parameter) {
+    EXPECT_EQ(extract("game-{id}", "game-123"), (params_map{{"id", "123"}}));
+}
 
 // catalogue 7.17 utils.spec: "multiple parameters" (extractParams)
 TEST(room_pattern, multiple_parameters) {
-    EXPECT_EQ(extract("test-{foo}-{bar}", "test-abc-xyz"), (params_map{{"foo", "abc"}, {"bar", "xyz"}}));
+    EXPECT_EQ(
+        extract("test-{foo}-{bar}", "test-abc-xyz"), (params_map{{"foo", "abc"}, {"bar", "xyz"}})
+    );
 }
 
 // catalogue 7.17 utils.spec: "partial matching pattern" (extractParams)
-TEST(room_pattern, parameter_needs_at_least_one_character) { EXPECT_EQ(extract("game-{id}", "game-"), std::nullopt); }
+TEST(room_pattern, parameter_needs_at_least_one_character) {
+    EXPECT_EQ(extract("game-{id}", "game-"), std::nullopt);
+}
 
 // catalogue 7.17 utils.spec: "hyphens in parameters" (extractParams)
 TEST(room_pattern, parameter_captures_hyphens_greedily) {
     EXPECT_EQ(extract("game-{id}", "game-abc-123"), (params_map{{"id", "abc-123"}}));
-    EXPECT_EQ(extract("test-{foo}-{bar}", "test-a-b-c"), (params_map{{"foo", "a-b"}, {"bar", "c"}}));
+    EXPECT_EQ(
+        extract("test-{foo}-{bar}", "test-a-b-c"), (params_map{{"foo", "a-b"}, {"bar", "c"}})
+    );
 }
 
 // catalogue 7.17 utils.spec: "underscores in parameters" (extractParams)
 TEST(room_pattern, underscores) {
-    EXPECT_EQ(extract("test_{foo}_{bar}", "test_abc_xyz"), (params_map{{"foo", "abc"}, {"bar", "xyz"}}));
+    EXPECT_EQ(
+        extract("test_{foo}_{bar}", "test_abc_xyz"), (params_map{{"foo", "abc"}, {"bar", "xyz"}})
+    );
 }
 
 TEST(room_pattern, patterns_are_anchored_at_both_ends) {
@@ -91,7 +105,9 @@ class param_room : public signe::room_base {
 public:
     std::string seen_id;
     static void define(signe::room_spec<param_room>& spec) {
-        spec.path("game-{id}").on_start([](param_room& r) { r.seen_id = std::string(r.params().get("id").value_or("")); });
+        spec.path("game-{id}").on_start([](param_room& r) {
+            r.seen_id = std::string(r.params().get("id").value_or(""));
+        });
     }
 };
 

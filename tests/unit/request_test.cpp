@@ -2,19 +2,18 @@
 // guards, return-value mapping, errors, CORS and OPTIONS.
 // Adapts catalogue 7.8 (tests/room/request.spec.ts).
 
-#include <signe/testing.hpp>
-
+#include "unit/test_helpers.hpp"
 #include <gtest/gtest.h>
+
+#include <signe/testing.hpp>
 
 #include <stdexcept>
 #include <string>
 
-#include "unit/test_helpers.hpp"
-
 namespace {
 
-using signe::testing::room_harness;
 using signe::verb;
+using signe::testing::room_harness;
 using signe_test::body_of;
 using signe_test::J;
 using signe_test::sync_values;
@@ -27,7 +26,9 @@ struct player {
 
 struct increment_body {
     int amount = 0;
-    static auto fields() { return signe::fields(signe::field("amount", &increment_body::amount).min(1).max(10)); }
+    static auto fields() {
+        return signe::fields(signe::field("amount", &increment_body::amount).min(1).max(10));
+    }
 };
 
 // The request.spec fixture: a world room `default` with a counter and users.
@@ -35,7 +36,11 @@ class world_room {
 public:
     signe::synced<int> count{0};
     signe::users<player> users;
-    static auto fields() { return signe::fields(signe::field("count", &world_room::count), signe::field("users", &world_room::users)); }
+    static auto fields() {
+        return signe::fields(
+            signe::field("count", &world_room::count), signe::field("users", &world_room::users)
+        );
+    }
 
     std::string last_auth;
 
@@ -44,10 +49,20 @@ public:
             .http(verb::get, "/status", &world_room::status)
             .http(verb::get, "/users/:id", &world_room::user_by_id)
             .http(verb::post, "/increment", &world_room::increment)
-            .http(verb::get, "/protected", &world_room::granted, {[](world_room&, signe::request&) { return true; }})
-            .http(verb::get, "/rejected", &world_room::granted, {[](world_room&, signe::request&) { return false; }})
-            .http(verb::get, "/custom-refusal", &world_room::granted,
-                  {[](world_room&, signe::request&) { return signe::decision(signe::response{}.unauthorized("Token expired")); }})
+            .http(verb::get, "/protected", &world_room::granted, {[](world_room&, signe::request&) {
+                      return true;
+                  }})
+            .http(verb::get, "/rejected", &world_room::granted, {[](world_room&, signe::request&) {
+                      return false;
+                  }})
+            .http(
+                verb::get,
+                "/custom-refusal",
+                &world_room::granted,
+                {[](world_room&, signe::request&) {
+                    return signe::decision(signe::response{}.unauthorized("Token expired"));
+                }}
+            )
             .http(verb::get, "/needs-auth", &world_room::granted, {&world_room::auth_guard})
             .http(verb::get, "/files/:dir/:name", &world_room::file)
             .http(verb::get, "/query", &world_room::query)
@@ -57,7 +72,9 @@ public:
             .http(verb::get, "/boom", &world_room::boom);
     }
 
-    json::value status(signe::request&) { return {{"status", "online"}, {"count", count.get()}, {"usersCount", users.size()}}; }
+    json::value status(signe::request&) {
+        return {{"status", "online"}, {"count", count.get()}, {"usersCount", users.size()}};
+    }
 
     signe::response user_by_id(signe::request& req) {
         if (req.param("id") == "user1") {
@@ -78,11 +95,20 @@ public:
         return last_auth == "Bearer good";
     }
 
-    json::value file(signe::request& req) { return {{"dir", req.param("dir")}, {"name", req.param("name")}}; }
-    json::value query(signe::request& req) { return {{"value", req.query_param("value").value_or("<none>")}}; }
+    json::value file(signe::request& req) {
+        return {{"dir", req.param("dir")}, {"name", req.param("name")}};
+    }
+    json::value query(signe::request& req) {
+        return {{"value", req.query_param("value").value_or("<none>")}};
+    }
     void nothing(signe::request&) {}
     std::string text(signe::request&) { return "hello"; }
-    signe::response created(signe::request&) { return signe::response{}.status(201).header("X-Test-Header", "node-adapter").text("created"); }
+    signe::response created(signe::request&) {
+        return signe::response{}
+            .status(201)
+            .header("X-Test-Header", "node-adapter")
+            .text("created");
+    }
     json::value boom(signe::request&) { throw std::runtime_error("kaboom"); }
 };
 
@@ -121,7 +147,9 @@ TEST(request, several_path_parameters_are_percent_decoded) {
 // catalogue 7.8 request.spec: "validate request body with Zod schema"
 TEST(request, valid_body_runs_the_handler) {
     world h;
-    auto res = h.request(verb::post, "/increment", R"({"amount":5})", {{"Content-Type", "application/json"}});
+    auto res = h.request(
+        verb::post, "/increment", R"({"amount":5})", {{"Content-Type", "application/json"}}
+    );
     EXPECT_EQ(res.status_code(), 200);
     EXPECT_EQ(body_of(res), J(R"({"success":true,"newCount":5})"));
     EXPECT_EQ(h.room().count.get(), 5);
@@ -130,17 +158,22 @@ TEST(request, valid_body_runs_the_handler) {
 // catalogue 7.8 request.spec: "validate request body with Zod schema" (the invalid half)
 TEST(request, invalid_body_is_a_400_with_zod_details) {
     world h;
-    auto res = h.request(verb::post, "/increment", R"({"amount":20})", {{"Content-Type", "application/json"}});
+    auto res = h.request(
+        verb::post, "/increment", R"({"amount":20})", {{"Content-Type", "application/json"}}
+    );
     EXPECT_EQ(res.status_code(), 400);
-    EXPECT_EQ(body_of(res), J(R"({"error":"Invalid request body","details":{"name":"ZodError","issues":[
+    EXPECT_EQ(
+        body_of(res), J(R"({"error":"Invalid request body","details":{"name":"ZodError","issues":[
         {"code":"too_big","maximum":10,"type":"number","inclusive":true,"exact":false,
-         "message":"Number must be less than or equal to 10","path":["amount"]}]}})"));
+         "message":"Number must be less than or equal to 10","path":["amount"]}]}})")
+    );
     EXPECT_EQ(h.room().count.get(), 0);
 }
 
 TEST(request, unparsable_body_is_a_400) {
     world h;
-    auto res = h.request(verb::post, "/increment", "{amount:", {{"Content-Type", "application/json"}});
+    auto res =
+        h.request(verb::post, "/increment", "{amount:", {{"Content-Type", "application/json"}});
     EXPECT_EQ(res.status_code(), 400);
     EXPECT_EQ(body_of(res), J(R"({"error":"Failed to parse request body"})"));
 }
@@ -149,8 +182,11 @@ TEST(request, missing_body_is_a_400_with_a_required_issue) {
     world h;
     auto res = h.request(verb::post, "/increment");
     EXPECT_EQ(res.status_code(), 400);
-    EXPECT_EQ(body_of(res).at("details").at("issues"),
-              J(R"([{"code":"invalid_type","expected":"object","received":"undefined","path":[],"message":"Required"}])"));
+    EXPECT_EQ(
+        body_of(res).at("details").at("issues"),
+        J(R"([{"code":"invalid_type","expected":"object","received":"undefined","path":[],"message":"Required"}])"
+        )
+    );
 }
 
 TEST(request, state_changed_by_a_route_reaches_connected_clients) {
@@ -182,8 +218,14 @@ TEST(request, route_guard_can_answer_with_its_own_response) {
 
 TEST(request, route_guard_reads_the_request_headers) {
     world h;
-    EXPECT_EQ(h.request(verb::get, "/needs-auth", "", {{"Authorization", "Bearer bad"}}).status_code(), 403);
-    EXPECT_EQ(h.request(verb::get, "/needs-auth", "", {{"Authorization", "Bearer good"}}).status_code(), 200);
+    EXPECT_EQ(
+        h.request(verb::get, "/needs-auth", "", {{"Authorization", "Bearer bad"}}).status_code(),
+        403
+    );
+    EXPECT_EQ(
+        h.request(verb::get, "/needs-auth", "", {{"Authorization", "Bearer good"}}).status_code(),
+        200
+    );
     EXPECT_EQ(h.room().last_auth, "Bearer good");
 }
 
@@ -212,7 +254,9 @@ TEST(request, known_path_with_another_method_is_a_405_listing_the_allowed_ones) 
 
 TEST(request, query_parameters_reach_the_handler) {
     world h;
-    EXPECT_EQ(body_of(h.request(verb::get, "/query?value=hello%20world")), J(R"({"value":"hello world"})"));
+    EXPECT_EQ(
+        body_of(h.request(verb::get, "/query?value=hello%20world")), J(R"({"value":"hello world"})")
+    );
     EXPECT_EQ(body_of(h.request(verb::get, "/query")), J(R"({"value":"<none>"})"));
 }
 
@@ -256,8 +300,14 @@ TEST(request, every_reply_carries_the_default_cors_headers) {
         auto res = h.request(verb::get, path);
         SCOPED_TRACE(path);
         EXPECT_EQ(res.header_value("Access-Control-Allow-Origin"), "*");
-        EXPECT_EQ(res.header_value("Access-Control-Allow-Methods"), "GET, POST, PUT, DELETE, PATCH, OPTIONS");
-        EXPECT_EQ(res.header_value("Access-Control-Allow-Headers"), "Content-Type, Authorization, X-Requested-With");
+        EXPECT_EQ(
+            res.header_value("Access-Control-Allow-Methods"),
+            "GET, POST, PUT, DELETE, PATCH, OPTIONS"
+        );
+        EXPECT_EQ(
+            res.header_value("Access-Control-Allow-Headers"),
+            "Content-Type, Authorization, X-Requested-With"
+        );
         EXPECT_EQ(res.header_value("Access-Control-Max-Age"), "86400");
     }
 }

@@ -1,14 +1,13 @@
 // signe::response (the original's ServerResponse) and apply_cors.
 // Adapts catalogue 7.10 (tests/room/server-response.spec.ts).
 
-#include <signe/http.hpp>
-
+#include "unit/test_helpers.hpp"
 #include <gtest/gtest.h>
+
+#include <signe/http.hpp>
 
 #include <stdexcept>
 #include <string>
-
-#include "unit/test_helpers.hpp"
 
 namespace {
 
@@ -19,7 +18,10 @@ using signe_test::J;
 // catalogue 7.10 server-response.spec: "builds chained JSON responses with headers"
 TEST(response, chained_json_response_with_headers) {
     response res;
-    res.status(201).header("X-Test", "yes").set_headers({{"Cache-Control", "no-store"}}).json({{"ok", true}});
+    res.status(201)
+        .header("X-Test", "yes")
+        .set_headers({{"Cache-Control", "no-store"}})
+        .json({{"ok", true}});
     EXPECT_EQ(res.status_code(), 201);
     EXPECT_EQ(res.content_type(), "application/json");
     EXPECT_EQ(res.header_value("X-Test"), "yes");
@@ -64,12 +66,14 @@ TEST(response, text_is_sent_raw_as_text_plain) {
     EXPECT_EQ(res.body_text(), "plain body");
 }
 
-// catalogue 7.10 server-response.spec: "applies interceptors to text responses and ignores failures"
+// catalogue 7.10 server-response.spec: "applies interceptors to text responses and ignores
+// failures"
 TEST(response, interceptors_apply_to_text_and_a_throwing_one_is_skipped) {
     response res;
-    res.use([](response& r) { r.status(209).header("X-Text", "yes"); })
-        .use([](response&) { throw std::runtime_error("interceptor failure"); })
-        .text("plain body");
+    res.use([](response& r) { r.status(209).header("X-Text", "yes"); }
+    ).use([](response&) {
+         throw std::runtime_error("interceptor failure");
+     }).text("plain body");
     res.finish();
     EXPECT_EQ(res.status_code(), 209);
     EXPECT_EQ(res.header_value("X-Text"), "yes");
@@ -170,14 +174,20 @@ TEST(cors, default_headers_keep_the_status) {
     signe::apply_cors(res);
     EXPECT_EQ(res.status_code(), 204);
     EXPECT_EQ(res.header_value("Access-Control-Allow-Origin"), "*");
-    EXPECT_EQ(res.header_value("Access-Control-Allow-Methods"), "GET, POST, PUT, DELETE, PATCH, OPTIONS");
-    EXPECT_EQ(res.header_value("Access-Control-Allow-Headers"), "Content-Type, Authorization, X-Requested-With");
+    EXPECT_EQ(
+        res.header_value("Access-Control-Allow-Methods"), "GET, POST, PUT, DELETE, PATCH, OPTIONS"
+    );
+    EXPECT_EQ(
+        res.header_value("Access-Control-Allow-Headers"),
+        "Content-Type, Authorization, X-Requested-With"
+    );
     EXPECT_EQ(res.header_value("Access-Control-Max-Age"), "86400");
     EXPECT_FALSE(res.header_value("Access-Control-Allow-Credentials").has_value());
     EXPECT_FALSE(res.header_value("Access-Control-Expose-Headers").has_value());
 }
 
-// catalogue 7.10 server-response.spec: "adds configured CORS headers through the interceptor factory"
+// catalogue 7.10 server-response.spec: "adds configured CORS headers through the interceptor
+// factory"
 TEST(cors, configured_headers_through_an_interceptor) {
     signe::cors_options opts;
     opts.origin = "https://app.example";

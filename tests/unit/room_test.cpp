@@ -3,17 +3,16 @@
 // (asynchronous) guards.
 // Adapts catalogue 7.9 (tests/room/room.spec.ts).
 
-#include <signe/testing.hpp>
-
+#include "unit/test_helpers.hpp"
 #include <gtest/gtest.h>
+
+#include <signe/testing.hpp>
 
 #include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "unit/test_helpers.hpp"
 
 namespace {
 
@@ -26,13 +25,21 @@ namespace json = signe::json;
 struct player {
     std::string id;
     signe::synced<std::string> name{"Anon"};
-    static auto fields() { return signe::fields(signe::field("id", &player::id).key(), signe::field("name", &player::name)); }
+    static auto fields() {
+        return signe::fields(
+            signe::field("id", &player::id).key(), signe::field("name", &player::name)
+        );
+    }
 };
 
 struct position_msg {
     double x = 0;
     double y = 0;
-    static auto fields() { return signe::fields(signe::field("x", &position_msg::x), signe::field("y", &position_msg::y)); }
+    static auto fields() {
+        return signe::fields(
+            signe::field("x", &position_msg::x), signe::field("y", &position_msg::y)
+        );
+    }
 };
 
 struct name_msg {
@@ -52,7 +59,11 @@ class game_room : public signe::room_base {
 public:
     signe::synced<int> count{0};
     signe::users<player> players;
-    static auto fields() { return signe::fields(signe::field("count", &game_room::count), signe::field("players", &game_room::players)); }
+    static auto fields() {
+        return signe::fields(
+            signe::field("count", &game_room::count), signe::field("players", &game_room::players)
+        );
+    }
 
     bool started = false;
     bool admin_allowed = true;
@@ -69,13 +80,21 @@ public:
             .on_join(&game_room::on_join)
             .on_leave(&game_room::on_leave)
             .action<json::value>("increment", [](game_room& r, const json::value&) { ++r.count; })
-            .action<json::value>("adminAction", [](game_room& r, const json::value&) { r.count += 10; },
-                                 {.guards = {&game_room::user_guard, &game_room::admin_guard}})
-            .action<json::value>("userAction", [](game_room& r, const json::value&) { r.count += 5; },
-                                 {.guards = {&game_room::user_guard}})
+            .action<json::value>(
+                "adminAction",
+                [](game_room& r, const json::value&) { r.count += 10; },
+                {.guards = {&game_room::user_guard, &game_room::admin_guard}}
+            )
+            .action<json::value>(
+                "userAction",
+                [](game_room& r, const json::value&) { r.count += 5; },
+                {.guards = {&game_room::user_guard}}
+            )
             .action("updatePosition", &game_room::update_position)
             .action("updateName", &game_room::update_name)
-            .action<json::value>("resetPlayers", [](game_room& r, const json::value&) { r.players.clear(); });
+            .action<json::value>("resetPlayers", [](game_room& r, const json::value&) {
+                r.players.clear();
+            });
     }
 
     void on_join(player& p, signe::connection& c, const signe::request_info& req) {
@@ -129,9 +148,11 @@ TEST(room, initial_sync_holds_the_full_state_including_the_joiner) {
     room_harness<game_room> h;
     auto& alice = h.connect("alice");
     auto& bob = h.connect("bob");
-    json::value expected = {{"pId", bob.public_id()},
-                            {"count", 0},
-                            {"players", {{alice.public_id(), {{"name", "Anon"}}}, {bob.public_id(), {{"name", "Anon"}}}}}};
+    json::value expected = {
+        {"pId", bob.public_id()},
+        {"count", 0},
+        {"players",
+         {{alice.public_id(), {{"name", "Anon"}}}, {bob.public_id(), {{"name", "Anon"}}}}}};
     EXPECT_EQ(bob.frames().at(0).at("value"), expected);
 }
 
@@ -141,7 +162,9 @@ TEST(room, others_learn_about_a_newcomer_but_the_newcomer_only_gets_its_snapshot
     alice.clear();
     auto& bob = h.connect("bob");
     ASSERT_EQ(sync_values(alice).size(), 1u);
-    EXPECT_EQ(sync_values(alice)[0], json::value({{"players", {{bob.public_id(), {{"name", "Anon"}}}}}}));
+    EXPECT_EQ(
+        sync_values(alice)[0], json::value({{"players", {{bob.public_id(), {{"name", "Anon"}}}}}})
+    );
     EXPECT_EQ(bob.frames().size(), 1u);
 }
 
@@ -178,7 +201,9 @@ TEST(room, action_changes_state_and_every_client_receives_the_delta) {
     bob.clear();
     alice.send("increment", nullptr);
     EXPECT_EQ(h.room().count.get(), 1);
-    EXPECT_EQ(alice.frames(), std::vector<json::value>{J(R"({"type":"sync","value":{"count":1}})")});
+    EXPECT_EQ(
+        alice.frames(), std::vector<json::value>{J(R"({"type":"sync","value":{"count":1}})")}
+    );
     EXPECT_EQ(bob.frames(), alice.frames());
 }
 
@@ -224,7 +249,8 @@ TEST(room, clearing_users_sends_a_delete_for_each_user) {
     bob.clear();
     alice.send("resetPlayers", nullptr);
     EXPECT_TRUE(h.room().players.empty());
-    json::value expected = {{"players", {{alice.public_id(), "$delete"}, {bob.public_id(), "$delete"}}}};
+    json::value expected = {
+        {"players", {{alice.public_id(), "$delete"}, {bob.public_id(), "$delete"}}}};
     EXPECT_EQ(sync_values(alice), std::vector<json::value>{expected});
     EXPECT_EQ(sync_values(bob), std::vector<json::value>{expected});
 }
@@ -304,7 +330,12 @@ class fallback_room : public signe::room_base {
 public:
     signe::synced<int> count{0};
     signe::users<player> players;
-    static auto fields() { return signe::fields(signe::field("count", &fallback_room::count), signe::field("players", &fallback_room::players)); }
+    static auto fields() {
+        return signe::fields(
+            signe::field("count", &fallback_room::count),
+            signe::field("players", &fallback_room::players)
+        );
+    }
 
     bool guard_allows = true;
     std::vector<json::value> guard_values;
@@ -312,7 +343,9 @@ public:
 
     static void define(signe::room_spec<fallback_room>& spec) {
         spec.path("game")
-            .action<json::value>("increment", [](fallback_room& r, const json::value&) { ++r.count; })
+            .action<json::value>(
+                "increment", [](fallback_room& r, const json::value&) { ++r.count; }
+            )
             .on_unknown_action(&fallback_room::fallback, {.guards = {&fallback_room::guard}});
     }
 
@@ -321,7 +354,9 @@ public:
         return guard_allows;
     }
     void fallback(player& p, const signe::unknown_action& msg, signe::connection& c) {
-        fallback_calls.push_back({c.id(), p.id, json::value{{"action", msg.action}, {"value", msg.value}}});
+        fallback_calls.push_back(
+            {c.id(), p.id, json::value{{"action", msg.action}, {"value", msg.value}}}
+        );
         count = 100;
     }
 };
@@ -406,7 +441,12 @@ class guarded_room : public signe::room_base {
 public:
     signe::synced<int> count{0};
     signe::users<player> players;
-    static auto fields() { return signe::fields(signe::field("count", &guarded_room::count), signe::field("players", &guarded_room::players)); }
+    static auto fields() {
+        return signe::fields(
+            signe::field("count", &guarded_room::count),
+            signe::field("players", &guarded_room::players)
+        );
+    }
 
     bool join_allowed = true;
     bool message_allowed = true;
@@ -421,12 +461,17 @@ public:
         spec.path("game")
             .join_guard(&guarded_room::join_guard)
             .message_guard(&guarded_room::message_guard)
-            .on_join([](guarded_room& r, player&, signe::connection&, const signe::request_info&) { ++r.joins; })
-            .action<json::value>("increment", [](guarded_room& r, const json::value&) { ++r.count; },
-                                 {.guards = {[](guarded_room& r, signe::connection&, const json::value&) {
-                                     r.calls.push_back("action");
-                                     return true;
-                                 }}});
+            .on_join([](guarded_room& r, player&, signe::connection&, const signe::request_info&) {
+                ++r.joins;
+            })
+            .action<json::value>(
+                "increment",
+                [](guarded_room& r, const json::value&) { ++r.count; },
+                {.guards = {[](guarded_room& r, signe::connection&, const json::value&) {
+                     r.calls.push_back("action");
+                     return true;
+                 }}}
+            );
     }
 
     bool join_guard(signe::connection& c, const signe::request_info& req) {
@@ -532,19 +577,30 @@ public:
         spec.path("messaging")
             .on_start([](messaging_room& r) { r.ticker = r.set_timer(1000ms, [&r] { r.tick(); }); })
             .action("ping", &messaging_room::ping)
-            .action<json::value>("shout", [](messaging_room& r, const json::value& v) { r.broadcast({{"type", "shout"}, {"value", v}}); })
+            .action<json::value>(
+                "shout",
+                [](messaging_room& r, const json::value& v) {
+                    r.broadcast({{"type", "shout"}, {"value", v}});
+                }
+            )
             .action<json::value>("whisper", &messaging_room::whisper)
             .action<json::value>("tickAndAnnounce", &messaging_room::tick_and_announce)
-            .action<json::value>("stop", [](messaging_room& r, const json::value&) { r.cancel_timer(r.ticker); });
+            .action<json::value>("stop", [](messaging_room& r, const json::value&) {
+                r.cancel_timer(r.ticker);
+            });
     }
 
-    void ping(signe::connection& from, const ping_msg& m) { send(from, {{"type", "pong"}, {"value", {{"t", m.t}}}}); }
+    void ping(signe::connection& from, const ping_msg& m) {
+        send(from, {{"type", "pong"}, {"value", {{"t", m.t}}}});
+    }
     // Changes state, then announces it: clients must see the change before the announcement.
     void tick_and_announce(signe::connection&, const json::value&) {
         ++ticks;
         broadcast({{"type", "ticked"}, {"value", ticks.get()}});
     }
-    void whisper(signe::connection& from, const json::value& v) { broadcast_except({{"type", "whisper"}, {"value", v}}, from); }
+    void whisper(signe::connection& from, const json::value& v) {
+        broadcast_except({{"type", "whisper"}, {"value", v}}, from);
+    }
     void tick() {
         ++ticks;
         ticker = set_timer(1000ms, [this] { tick(); });
@@ -558,7 +614,9 @@ TEST(room_messages, send_reaches_only_the_target_socket) {
     alice.clear();
     bob.clear();
     alice.send("ping", J(R"({"t":123.5})"));
-    EXPECT_EQ(alice.frames(), std::vector<json::value>{J(R"({"type":"pong","value":{"t":123.5}})")});
+    EXPECT_EQ(
+        alice.frames(), std::vector<json::value>{J(R"({"type":"pong","value":{"t":123.5}})")}
+    );
     EXPECT_TRUE(bob.frames().empty());
 }
 
@@ -592,7 +650,11 @@ TEST(room_messages, state_changed_before_a_custom_frame_arrives_before_it) {
     auto& alice = h.connect("alice");
     alice.clear();
     alice.send("tickAndAnnounce", nullptr);
-    EXPECT_EQ(alice.frames(), (std::vector<json::value>{J(R"({"type":"sync","value":{"ticks":1}})"), J(R"({"type":"ticked","value":1})")}));
+    EXPECT_EQ(
+        alice.frames(),
+        (std::vector<json::value>{
+            J(R"({"type":"sync","value":{"ticks":1}})"), J(R"({"type":"ticked","value":1})")})
+    );
 }
 
 TEST(room_timers, changes_made_by_a_timer_reach_clients) {
@@ -681,7 +743,11 @@ class async_room : public signe::room_base {
 public:
     signe::synced<int> count{0};
     signe::users<player> players;
-    static auto fields() { return signe::fields(signe::field("count", &async_room::count), signe::field("players", &async_room::players)); }
+    static auto fields() {
+        return signe::fields(
+            signe::field("count", &async_room::count), signe::field("players", &async_room::players)
+        );
+    }
 
     bool defer_joins = false;
     std::vector<signe::decision::resolver> waiting;
@@ -689,8 +755,16 @@ public:
 
     static void define(signe::room_spec<async_room>& spec) {
         spec.path("async")
-            .join_guard([](async_room& r, signe::connection&, const signe::request_info&) { return r.maybe_defer(r.defer_joins); })
-            .action("slow", &async_room::record_slow, {.guards = {[](async_room& r, signe::connection&, const json::value&) { return r.maybe_defer(true); }}})
+            .join_guard([](async_room& r, signe::connection&, const signe::request_info&) {
+                return r.maybe_defer(r.defer_joins);
+            })
+            .action(
+                "slow",
+                &async_room::record_slow,
+                {.guards = {[](async_room& r, signe::connection&, const json::value&) {
+                     return r.maybe_defer(true);
+                 }}}
+            )
             .action("fast", &async_room::record_fast);
     }
 
@@ -729,7 +803,9 @@ TEST(room_deferred_guards, later_frames_of_the_same_socket_keep_their_order) {
     alice.send("fast", 3);
     EXPECT_TRUE(h.room().handled.empty());  // held behind the undecided guard
     h.room().waiting.at(0)(true);
-    EXPECT_EQ(h.room().handled, (std::vector<std::string>{"alice:slow:1", "alice:fast:2", "alice:fast:3"}));
+    EXPECT_EQ(
+        h.room().handled, (std::vector<std::string>{"alice:slow:1", "alice:fast:2", "alice:fast:3"})
+    );
     EXPECT_EQ(h.room().count.get(), 3);
 }
 

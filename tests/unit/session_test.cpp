@@ -2,15 +2,14 @@
 // several sockets per session, disconnect notices and expiry with "$delete".
 // Adapts catalogue 7.12 (tests/room/session.spec.ts), the in-memory parts.
 
-#include <signe/testing.hpp>
-
+#include "unit/test_helpers.hpp"
 #include <gtest/gtest.h>
+
+#include <signe/testing.hpp>
 
 #include <algorithm>
 #include <string>
 #include <vector>
-
-#include "unit/test_helpers.hpp"
 
 namespace {
 
@@ -23,7 +22,11 @@ namespace json = signe::json;
 struct player {
     std::string id;
     signe::synced<std::string> name{"Anon"};
-    static auto fields() { return signe::fields(signe::field("id", &player::id).key(), signe::field("name", &player::name)); }
+    static auto fields() {
+        return signe::fields(
+            signe::field("id", &player::id).key(), signe::field("name", &player::name)
+        );
+    }
 };
 
 // Room `game` with sessionExpiryTime 1000 and users(Player), as in session.spec.
@@ -43,17 +46,26 @@ public:
     static void define(signe::room_spec<session_room>& spec) {
         spec.path("game")
             .session_expiry(1000ms)
-            .on_join([](session_room& r, player& p, signe::connection& c, const signe::request_info&) {
-                r.joins.push_back({&p, c.private_id(), c.id()});
-            })
+            .on_join(
+                [](session_room& r, player& p, signe::connection& c, const signe::request_info&) {
+                    r.joins.push_back({&p, c.private_id(), c.id()});
+                }
+            )
             .on_leave([](session_room& r, player&, signe::connection&) { ++r.leaves; })
             .action("setName", &session_room::set_name)
-            .action<json::value>("kickMe", [](session_room&, signe::connection& c, const json::value&) { c.close(4001, "kicked"); });
+            .action<json::value>(
+                "kickMe",
+                [](session_room&, signe::connection& c, const json::value&) {
+                    c.close(4001, "kicked");
+                }
+            );
     }
     void set_name(player& p, const std::string& name) { p.name = name; }
 };
 
-json::value delete_of(const std::string& public_id) { return {{"players", {{public_id, "$delete"}}}}; }
+json::value delete_of(const std::string& public_id) {
+    return {{"players", {{public_id, "$delete"}}}};
+}
 
 bool received(const signe::testing::test_client& c, const json::value& sync_value) {
     auto values = sync_values(c);
@@ -226,8 +238,12 @@ TEST(session_expiry, after_expiry_the_same_private_id_gets_a_new_user) {
 class never_expiring_room {
 public:
     signe::users<player> players;
-    static auto fields() { return signe::fields(signe::field("players", &never_expiring_room::players)); }
-    static void define(signe::room_spec<never_expiring_room>& spec) { spec.path("forever").session_expiry(std::nullopt); }
+    static auto fields() {
+        return signe::fields(signe::field("players", &never_expiring_room::players));
+    }
+    static void define(signe::room_spec<never_expiring_room>& spec) {
+        spec.path("forever").session_expiry(std::nullopt);
+    }
 };
 
 TEST(session_expiry, expiry_can_be_turned_off) {
@@ -241,7 +257,9 @@ TEST(session_expiry, expiry_can_be_turned_off) {
 class default_expiry_room {
 public:
     signe::users<player> players;
-    static auto fields() { return signe::fields(signe::field("players", &default_expiry_room::players)); }
+    static auto fields() {
+        return signe::fields(signe::field("players", &default_expiry_room::players));
+    }
     static void define(signe::room_spec<default_expiry_room>& spec) { spec.path("default"); }
 };
 
@@ -331,8 +349,9 @@ TEST(session_on_join, on_join_gets_the_user_and_the_connection) {
     EXPECT_EQ(h.room().joins[0].private_id, "alice");
 }
 
-// catalogue 7.12 session.spec: "observe user parameter in onJoin when a client connects and have session"
-// (no storage here: the existing session comes from an earlier connection instead of a seed)
+// catalogue 7.12 session.spec: "observe user parameter in onJoin when a client connects and have
+// session" (no storage here: the existing session comes from an earlier connection instead of a
+// seed)
 TEST(session_on_join, on_join_gets_the_existing_user_on_reconnection) {
     room_harness<session_room> h;
     h.connect("alice").close();
@@ -366,7 +385,8 @@ TEST(session_disconnect, user_without_connected_flag_is_announced_with_user_disc
     auto& alice = h.connect("alice");
     observer.clear();
     alice.close();
-    json::value expected = {{"type", "user_disconnected"}, {"value", {{"publicId", alice.public_id()}}}};
+    json::value expected = {
+        {"type", "user_disconnected"}, {"value", {{"publicId", alice.public_id()}}}};
     EXPECT_EQ(observer.frames(), std::vector<json::value>{expected});
     EXPECT_TRUE(h.room().players.contains(alice.public_id()));  // kept until the session expires
 }
@@ -388,7 +408,9 @@ TEST(session_disconnect, room_code_closing_a_socket_is_a_normal_leave) {
 
 struct online_player {
     signe::synced<bool> connected{false};
-    static auto fields() { return signe::fields(signe::field("connected", &online_player::connected).connected()); }
+    static auto fields() {
+        return signe::fields(signe::field("connected", &online_player::connected).connected());
+    }
 };
 
 class flagged_room {
@@ -404,7 +426,8 @@ TEST(session_disconnect, user_with_connected_flag_is_announced_through_the_flag_
     auto& alice = h.connect("alice");
     observer.clear();
     alice.close();
-    json::value expected = {{"type", "sync"}, {"value", {{"players", {{alice.public_id(), {{"connected", false}}}}}}}};
+    json::value expected = {
+        {"type", "sync"}, {"value", {{"players", {{alice.public_id(), {{"connected", false}}}}}}}};
     EXPECT_EQ(observer.frames(), std::vector<json::value>{expected});
 }
 
@@ -427,7 +450,8 @@ TEST(session_disconnect, room_without_users_sends_no_disconnect_notice) {
 TEST(session_disconnect, room_without_users_still_gives_a_public_id) {
     room_harness<userless_room> h;
     auto& alice = h.connect("alice");
-    json::value expected = {{"type", "sync"}, {"value", {{"pId", alice.public_id()}, {"count", 0}}}};
+    json::value expected = {
+        {"type", "sync"}, {"value", {{"pId", alice.public_id()}, {"count", 0}}}};
     EXPECT_EQ(alice.frames().at(0), expected);
 }
 

@@ -1,6 +1,6 @@
-#include <signe/state.hpp>
-
 #include <gtest/gtest.h>
+
+#include <signe/state.hpp>
 
 namespace {
 
@@ -12,7 +12,9 @@ struct recorder final : signe::change_sink {
 struct item {
     signe::synced<std::string> name{"sword"};
     signe::synced<int> qty{1};
-    static auto fields() { return signe::fields(signe::field("name", &item::name), signe::field("qty", &item::qty)); }
+    static auto fields() {
+        return signe::fields(signe::field("name", &item::name), signe::field("qty", &item::qty));
+    }
 };
 
 struct player {
@@ -23,16 +25,25 @@ struct player {
     signe::synced_map<item> inventory;
     signe::synced_vector<int> scores;
     static auto fields() {
-        return signe::fields(signe::field("id", &player::id).key(), signe::field("x", &player::x),
-                             signe::field("secret", &player::secret).server_only(), signe::field("hp", &player::hp).transient(),
-                             signe::field("inventory", &player::inventory), signe::field("scores", &player::scores));
+        return signe::fields(
+            signe::field("id", &player::id).key(),
+            signe::field("x", &player::x),
+            signe::field("secret", &player::secret).server_only(),
+            signe::field("hp", &player::hp).transient(),
+            signe::field("inventory", &player::inventory),
+            signe::field("scores", &player::scores)
+        );
     }
 };
 
 struct world {
     signe::synced<int> count{0};
     signe::users<player> players;
-    static auto fields() { return signe::fields(signe::field("count", &world::count), signe::field("players", &world::players)); }
+    static auto fields() {
+        return signe::fields(
+            signe::field("count", &world::count), signe::field("players", &world::players)
+        );
+    }
 };
 
 TEST(state, scalar_change_records_its_path_once) {
@@ -55,8 +66,14 @@ TEST(state, user_insert_records_the_whole_entry_with_client_and_stored_views) {
     EXPECT_EQ(p.id, "P1");  // key field receives the key
     ASSERT_EQ(r.changes.size(), 1u);
     EXPECT_EQ(r.changes[0].path, "players.P1");
-    EXPECT_EQ(signe::json::serialize(*r.changes[0].client), R"({"x":0,"hp":10,"inventory":{},"scores":[]})");
-    EXPECT_EQ(signe::json::serialize(*r.changes[0].stored), R"({"x":0,"secret":"s","inventory":{},"scores":[]})");
+    EXPECT_EQ(
+        signe::json::serialize(*r.changes[0].client),
+        R"({"x":0,"hp":10,"inventory":{},"scores":[]})"
+    );
+    EXPECT_EQ(
+        signe::json::serialize(*r.changes[0].stored),
+        R"({"x":0,"secret":"s","inventory":{},"scores":[]})"
+    );
     p.x = 4.5;
     EXPECT_EQ(r.changes.back().path, "players.P1.x");
     p.secret = "t";

@@ -3,15 +3,14 @@
 // Adapts catalogue 7.13 (tests/room/sync.spec.ts), 7.16 (interceptor-packet.spec.ts) and the
 // throttle / buildObject parts of 7.17 (utils.spec.ts).
 
-#include <signe/testing.hpp>
-
+#include "unit/test_helpers.hpp"
 #include <gtest/gtest.h>
+
+#include <signe/testing.hpp>
 
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "unit/test_helpers.hpp"
 
 namespace {
 
@@ -32,25 +31,37 @@ struct set_msg {
     std::optional<std::string> text;
     std::optional<int> score;
     static auto fields() {
-        return signe::fields(signe::field("count", &set_msg::count), signe::field("text", &set_msg::text), signe::field("score", &set_msg::score));
+        return signe::fields(
+            signe::field("count", &set_msg::count),
+            signe::field("text", &set_msg::text),
+            signe::field("score", &set_msg::score)
+        );
     }
 };
 
 // sync-test (auto sync) / manual-sync-test (auto_sync off), optionally throttled.
 template <bool AutoSync, int ThrottleMs = 0>
-class sync_room : public signe::room_base, public signe_test::scripted<sync_room<AutoSync, ThrottleMs>> {
+class sync_room : public signe::room_base,
+                  public signe_test::scripted<sync_room<AutoSync, ThrottleMs>> {
 public:
     signe::synced<int> count{0};
     signe::synced<std::string> text{"initial"};
     signe::synced<int> score{0};
     signe::users<member> members;
     static auto fields() {
-        return signe::fields(signe::field("count", &sync_room::count), signe::field("text", &sync_room::text),
-                             signe::field("score", &sync_room::score), signe::field("members", &sync_room::members));
+        return signe::fields(
+            signe::field("count", &sync_room::count),
+            signe::field("text", &sync_room::text),
+            signe::field("score", &sync_room::score),
+            signe::field("members", &sync_room::members)
+        );
     }
 
     static void define(signe::room_spec<sync_room>& spec) {
-        spec.path("sync-test").auto_sync(AutoSync).throttle_sync(std::chrono::milliseconds(ThrottleMs)).action("set", &sync_room::set);
+        spec.path("sync-test")
+            .auto_sync(AutoSync)
+            .throttle_sync(std::chrono::milliseconds(ThrottleMs))
+            .action("set", &sync_room::set);
         sync_room::add_run_action(spec);
     }
 
@@ -154,7 +165,8 @@ TEST(sync_packets, set_and_delete_in_one_turn_travel_together) {
         r.members.erase(b.public_id());
         r.members.at(a.public_id()).points = 3;
     });
-    json::value expected = {{"members", {{b.public_id(), "$delete"}, {a.public_id(), {{"points", 3}}}}}};
+    json::value expected = {
+        {"members", {{b.public_id(), "$delete"}, {a.public_id(), {{"points", 3}}}}}};
     EXPECT_EQ(sync_values(a), std::vector<json::value>{expected});
 }
 
@@ -188,7 +200,10 @@ TEST(sync_packets, entry_removed_after_a_change_in_the_same_turn_is_only_deleted
         r.members.at(b.public_id()).points = 9;
         r.members.erase(b.public_id());
     });
-    EXPECT_EQ(sync_values(a), std::vector<json::value>{json::value({{"members", {{b.public_id(), "$delete"}}}})});
+    EXPECT_EQ(
+        sync_values(a),
+        std::vector<json::value>{json::value({{"members", {{b.public_id(), "$delete"}}}})}
+    );
 }
 
 // A change made from test code through act() goes out like a handler's.
@@ -280,7 +295,8 @@ TEST(sync_manual, several_changes_go_out_as_one_frame_with_the_last_values) {
     EXPECT_EQ(sync_values(f.a), std::vector<json::value>{J(R"({"count":3,"text":"final"})")});
 }
 
-// catalogue 7.13 sync.spec: "broadcast current state when $applySync is called with no pending changes"
+// catalogue 7.13 sync.spec: "broadcast current state when $applySync is called with no pending
+// changes"
 TEST(sync_manual, apply_sync_with_nothing_pending_resends_the_full_state) {
     manual_fixture f;
     f.h.room().apply_sync();
@@ -360,7 +376,10 @@ TEST(sync_throttle, changes_inside_the_window_go_out_once_at_its_end_with_the_la
     f.h.advance(79ms);  // 99 ms into the window
     EXPECT_EQ(f.received().size(), 1u);
     f.h.advance(1ms);  // the window ends
-    EXPECT_EQ(f.received(), (std::vector<json::value>{J(R"({"count":1})"), J(R"({"count":3,"text":"second"})")}));
+    EXPECT_EQ(
+        f.received(),
+        (std::vector<json::value>{J(R"({"count":1})"), J(R"({"count":3,"text":"second"})")})
+    );
 }
 
 // catalogue 7.17 utils.spec: "call again after the wait time" (throttle)
@@ -441,13 +460,20 @@ public:
     static void define(signe::room_spec<intercept_room>& spec) {
         spec.path("intercept")
             .action("setName", &intercept_room::set_name)
-            .action<json::value>("shout", [](intercept_room& r, const json::value& v) { r.broadcast({{"type", "shout"}, {"value", v}}); })
+            .action<json::value>(
+                "shout",
+                [](intercept_room& r, const json::value& v) {
+                    r.broadcast({{"type", "shout"}, {"value", v}});
+                }
+            )
             .intercept(&intercept_room::intercept);
     }
     void set_name(named& u, const std::string& n) { u.name = n; }
 
     // "muted" users get nothing; "loud" users get every frame wrapped.
-    signe::intercept_result intercept(named* recipient, const json::value& frame, signe::connection& c) {
+    signe::intercept_result intercept(
+        named* recipient, const json::value& frame, signe::connection& c
+    ) {
         calls.push_back({recipient ? recipient->name.get() : "<none>", c.id(), frame});
         if (recipient && recipient->name.get() == "muted") {
             return signe::intercept_result::drop();
@@ -471,7 +497,8 @@ TEST(sync_intercept, interceptor_sees_each_recipient_with_its_current_user) {
     EXPECT_EQ(h.room().calls[0].conn_id, alice.conn().id());
     EXPECT_EQ(h.room().calls[1].recipient_name, "");
     EXPECT_EQ(h.room().calls[1].conn_id, bob.conn().id());
-    json::value expected = {{"type", "sync"}, {"value", {{"users", {{alice.public_id(), {{"name", "Alice"}}}}}}}};
+    json::value expected = {
+        {"type", "sync"}, {"value", {{"users", {{alice.public_id(), {{"name", "Alice"}}}}}}}};
     EXPECT_EQ(signe_test::as_sent(h.room().calls[1].frame), expected);
 }
 
@@ -504,7 +531,10 @@ TEST(sync_intercept, replacing_a_frame_sends_the_replacement_to_that_recipient) 
     loud.clear();
     alice.send("shout", "hi");
     EXPECT_EQ(alice.frames(), std::vector<json::value>{J(R"({"type":"shout","value":"hi"})")});
-    EXPECT_EQ(loud.frames(), std::vector<json::value>{J(R"({"type":"wrapped","value":{"type":"shout","value":"hi"}})")});
+    EXPECT_EQ(
+        loud.frames(),
+        std::vector<json::value>{J(R"({"type":"wrapped","value":{"type":"shout","value":"hi"}})")}
+    );
 }
 
 TEST(sync_intercept, custom_broadcasts_reach_the_sender_too) {

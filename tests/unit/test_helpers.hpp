@@ -16,10 +16,14 @@ namespace json = signe::json;
 
 // A JSON literal: J(R"({"count":1})"). Frames are parsed from text, so whole numbers compare as
 // integers; writing expectations as text avoids int/double mismatches.
-inline json::value J(std::string_view text) { return json::parse(text); }
+inline json::value J(std::string_view text) {
+    return json::parse(text);
+}
 
 // A value as a client would see it after a round trip through JSON text.
-inline json::value as_sent(const json::value& v) { return json::parse(signe::to_text(v)); }
+inline json::value as_sent(const json::value& v) {
+    return json::parse(signe::to_text(v));
+}
 
 // The "value" of every sync frame the client received, in order.
 inline std::vector<json::value> sync_values(const signe::testing::test_client& c) {
@@ -31,7 +35,9 @@ inline std::vector<json::value> sync_values(const signe::testing::test_client& c
 }
 
 // The parsed body of an HTTP response.
-inline json::value body_of(const signe::response& r) { return json::parse(r.body_text()); }
+inline json::value body_of(const signe::response& r) {
+    return json::parse(r.body_text());
+}
 
 // Mix into a room to run test code inside a turn: `run(h, client, [](R& r) { ... })` executes the
 // lambda as the handler of a "run" action, so the changes it makes are flushed to clients at the
@@ -50,7 +56,11 @@ struct scripted {
 };
 
 template <class R>
-void run(signe::testing::room_harness<R>& h, signe::testing::test_client& via, std::type_identity_t<std::function<void(R&)>> fn) {
+void run(
+    signe::testing::room_harness<R>& h,
+    signe::testing::test_client& via,
+    std::type_identity_t<std::function<void(R&)>> fn
+) {
     h.room().script = std::move(fn);
     via.send("run");
     h.room().script = nullptr;

@@ -1,14 +1,13 @@
 // The user's connected flag (the original's @connected): set by the server on join and leave,
 // visible in hooks and sent to the other clients. Adapts catalogue 7.15 (tests/room/users.spec.ts).
 
-#include <signe/testing.hpp>
-
+#include "unit/test_helpers.hpp"
 #include <gtest/gtest.h>
+
+#include <signe/testing.hpp>
 
 #include <string>
 #include <vector>
-
-#include "unit/test_helpers.hpp"
 
 namespace {
 
@@ -20,7 +19,10 @@ struct player {
     signe::synced<std::string> name{"Anon"};
     signe::synced<bool> is_connected{false};
     static auto fields() {
-        return signe::fields(signe::field("name", &player::name), signe::field("isConnected", &player::is_connected).connected());
+        return signe::fields(
+            signe::field("name", &player::name),
+            signe::field("isConnected", &player::is_connected).connected()
+        );
     }
 };
 
@@ -34,8 +36,12 @@ public:
 
     static void define(signe::room_spec<users_room>& spec) {
         spec.path("users-test")
-            .on_join([](users_room& r, player& p, signe::connection&, const signe::request_info&) { r.connected_in_on_join.push_back(p.is_connected.get()); })
-            .on_leave([](users_room& r, player& p, signe::connection&) { r.connected_in_on_leave.push_back(p.is_connected.get()); });
+            .on_join([](users_room& r, player& p, signe::connection&, const signe::request_info&) {
+                r.connected_in_on_join.push_back(p.is_connected.get());
+            })
+            .on_leave([](users_room& r, player& p, signe::connection&) {
+                r.connected_in_on_leave.push_back(p.is_connected.get());
+            });
     }
 };
 
@@ -44,7 +50,9 @@ TEST(users_connected_flag, is_true_after_joining) {
     room_harness<users_room> h;
     auto& alice = h.connect("alice");
     EXPECT_TRUE(h.user(alice)->is_connected.get());
-    EXPECT_EQ(alice.frames().at(0).at("value").at("players").at(alice.public_id()).at("isConnected"), true);
+    EXPECT_EQ(
+        alice.frames().at(0).at("value").at("players").at(alice.public_id()).at("isConnected"), true
+    );
 }
 
 // catalogue 7.15 users.spec: "mark user as disconnected when they leave"
@@ -93,15 +101,24 @@ TEST(users_connected_flag, changes_are_sent_to_the_other_clients) {
     const std::string& pid = alice.public_id();
     // One frame for the join: the new user, already online.
     ASSERT_EQ(sync_values(observer).size(), 1u);
-    EXPECT_EQ(sync_values(observer)[0], json::value({{"players", {{pid, {{"name", "Anon"}, {"isConnected", true}}}}}}));
+    EXPECT_EQ(
+        sync_values(observer)[0],
+        json::value({{"players", {{pid, {{"name", "Anon"}, {"isConnected", true}}}}}})
+    );
 
     observer.clear();
     alice.close();
-    EXPECT_EQ(sync_values(observer), std::vector<json::value>{json::value({{"players", {{pid, {{"isConnected", false}}}}}})});
+    EXPECT_EQ(
+        sync_values(observer),
+        std::vector<json::value>{json::value({{"players", {{pid, {{"isConnected", false}}}}}})}
+    );
 
     observer.clear();
     h.connect("alice");
-    EXPECT_EQ(sync_values(observer), std::vector<json::value>{json::value({{"players", {{pid, {{"isConnected", true}}}}}})});
+    EXPECT_EQ(
+        sync_values(observer),
+        std::vector<json::value>{json::value({{"players", {{pid, {{"isConnected", true}}}}}})}
+    );
 }
 
 TEST(users_connected_flag, is_not_part_of_the_persisted_snapshot) {
