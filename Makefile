@@ -14,7 +14,7 @@ NPM_DIRS := examples/game/web tests/js
 run: build web
 	PORT=$(PORT) $(BUILD_DIR)/examples/signe-example-game
 
-test: build
+test: build web
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
 setup:

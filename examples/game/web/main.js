@@ -26,8 +26,7 @@ room.conn.addEventListener("close", () => (status.textContent = "reconnecting…
 room.on("pong", ({ t }) => (document.getElementById("latency").textContent = `${Math.round(performance.now() - t)} ms`));
 
 canvas.addEventListener("click", (event) => {
-  const box = canvas.getBoundingClientRect();
-  room.emit("move", { x: event.clientX - box.left, y: event.clientY - box.top });
+  room.emit("move", { x: event.offsetX, y: event.offsetY }); // offset: inside the canvas border
 });
 setInterval(() => room.emit("ping", { t: performance.now() }), 2000);
 
