@@ -115,6 +115,8 @@ public:
     std::int64_t now_ms() const;
 
     std::optional<session_info> session(std::string_view private_id) const;
+    // Forgets a session (the original's deleteSession); false when there was none.
+    bool delete_session(std::string_view private_id);
     counters stats() const;
     std::size_t connection_count() const;
     const room_info& info() const;

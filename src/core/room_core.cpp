@@ -587,6 +587,18 @@ void* room_core::user_of(const connection& conn) {
     return object_->find_user(conn.public_id_);
 }
 
+bool room_core::delete_session(std::string_view private_id) {
+    auto it = sessions_.find(std::string(private_id));
+    if (it == sessions_.end()) {
+        return false;
+    }
+    if (it->second.expiry_timer) {
+        clock_.cancel_timer(*it->second.expiry_timer);
+    }
+    sessions_.erase(it);
+    return true;
+}
+
 std::optional<room_core::session_view> room_core::session(std::string_view private_id) const {
     auto it = sessions_.find(std::string(private_id));
     if (it == sessions_.end()) {

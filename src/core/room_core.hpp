@@ -86,6 +86,9 @@ public:
         std::int64_t disconnected_at;
     };
     std::optional<session_view> session(std::string_view private_id) const;
+    // Forgets a session (the original's deleteSession): a later connect with this private id
+    // starts a new user. Its user, if any, stays until removed by the room.
+    bool delete_session(std::string_view private_id);
 
     // room_runtime (what room_base offers to room code).
     const room_info& info() const override { return info_; }

@@ -210,6 +210,10 @@ std::int64_t harness_base::now_ms() const {
     return impl_->clock.now_ms();
 }
 
+bool harness_base::delete_session(std::string_view private_id) {
+    return impl_->room->delete_session(private_id);
+}
+
 std::optional<session_info> harness_base::session(std::string_view private_id) const {
     auto s = impl_->room->session(private_id);
     if (!s) {

@@ -86,6 +86,19 @@ TEST(session, joining_creates_a_connected_session_for_the_private_id) {
     EXPECT_EQ(s->created, h.now_ms());
 }
 
+// catalogue 7.12 session.spec: "be able to delete session manually"
+TEST(session, deleted_session_is_gone_and_its_id_starts_a_new_user) {
+    room_harness<session_room> h;
+    auto& first = h.connect("alice");
+    std::string public_id = first.public_id();
+    first.close();
+    EXPECT_TRUE(h.delete_session("alice"));
+    EXPECT_FALSE(h.session("alice").has_value());
+    EXPECT_FALSE(h.delete_session("alice"));
+    auto& again = h.connect("alice");
+    EXPECT_NE(again.public_id(), public_id);
+}
+
 // catalogue 7.12 session.spec: "maintain session when reconnecting with the same privateId"
 TEST(session, reconnecting_with_the_same_private_id_restores_the_public_id) {
     room_harness<session_room> h;
