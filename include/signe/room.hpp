@@ -122,6 +122,13 @@ private:
     json::value frame_;
 };
 
+// What a room learns when a session is transferred in (the original's onSessionRestore).
+struct session_restore_info {
+    std::string public_id;
+    std::string private_id;
+    json::value session_state;
+};
+
 // The message an unhandled-action handler receives.
 struct unknown_action {
     std::string action;
@@ -148,6 +155,21 @@ public:
     virtual std::uint64_t set_timer(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
     virtual void cancel_timer(std::uint64_t id) = 0;
     virtual std::vector<connection*> connections() const = 0;
+    virtual void storage_get(
+        std::string key, std::function<void(std::optional<json::value>)> done
+    ) = 0;
+    virtual void storage_list(
+        std::string prefix,
+        std::function<void(std::vector<std::pair<std::string, json::value>>)> done
+    ) = 0;
+    virtual void storage_put(std::string key, json::value value) = 0;
+    virtual void storage_delete(std::string key) = 0;
+    virtual void transfer_session(
+        connection& conn,
+        std::string target_room,
+        std::function<void(std::optional<std::string>)> done
+    ) = 0;
+    virtual const json::value* session_state(const connection& conn) const = 0;
 
 protected:
     ~room_runtime() = default;
@@ -186,6 +208,38 @@ public:
     }
     void cancel_timer(std::uint64_t id) { runtime().cancel_timer(id); }
     std::vector<connection*> connections() const { return runtime().connections(); }
+
+    // The room's own keys in its storage (next to its state and sessions). Writes are queued
+    // with the room's state (same batches, same durability); reads see queued writes.
+    void storage_get(std::string key, std::function<void(std::optional<json::value>)> done) {
+        runtime().storage_get(std::move(key), std::move(done));
+    }
+    void storage_list(
+        std::string prefix,
+        std::function<void(std::vector<std::pair<std::string, json::value>>)> done
+    ) {
+        runtime().storage_list(std::move(prefix), std::move(done));
+    }
+    void storage_put(std::string key, json::value value) {
+        runtime().storage_put(std::move(key), std::move(value));
+    }
+    void storage_delete(std::string key) { runtime().storage_delete(std::move(key)); }
+
+    // Moves this socket's session and user to another room (the original's $sessionTransfer):
+    // `done` receives a single-use token (valid transfer_expiry) for `?transferToken=`, or
+    // nullopt when the transfer failed. The target room may be in this process or, when the
+    // server is configured with a remote rooms URL, in another one.
+    void transfer_session(
+        connection& conn,
+        std::string target_room,
+        std::function<void(std::optional<std::string>)> done
+    ) {
+        runtime().transfer_session(conn, std::move(target_room), std::move(done));
+    }
+    // The state a transfer attached to this socket's session (nullptr when none).
+    const json::value* session_state(const connection& conn) const {
+        return runtime().session_state(conn);
+    }
 
 private:
     friend struct detail::room_base_access;
@@ -262,6 +316,7 @@ public:
     virtual bool erase_user(std::string_view public_id) = 0;
     virtual void set_connected(void* user, bool connected) = 0;
     virtual json::value user_snapshot(const void* user) const = 0;
+    virtual std::vector<std::string> user_ids() const = 0;
     virtual void load_user(void* user, const json::value& snapshot) = 0;
 };
 
@@ -313,6 +368,12 @@ struct room_definition {
     std::function<void(void* room, void* user, connection&)> on_leave;
     std::function<intercept_result(void* room, void* user, const json::value& frame, connection&)>
         intercept;
+    std::function<void(void* room, json::value& snapshot, bool legacy)> on_storage_restore;
+    std::function<
+        void(void* room, json::value& user_snapshot, const std::string& public_id, bool legacy)>
+        on_user_storage_restore;
+    std::function<void(void* room, json::value& user_snapshot, const session_restore_info& info)>
+        on_session_restore;
 
     // Does `room_id` match the path pattern? Fills `params` when it does.
     bool matches(std::string_view room_id, name_values& params) const;
@@ -383,6 +444,15 @@ public:
                 }
             });
         }
+    }
+    std::vector<std::string> user_ids() const override {
+        std::vector<std::string> ids;
+        if constexpr (has_users) {
+            for (const auto& [id, user] : const_cast<typed_room_object*>(this)->user_map()) {
+                ids.push_back(id);
+            }
+        }
+        return ids;
     }
     json::value user_snapshot(const void* user) const override {
         if constexpr (has_users) {
@@ -691,6 +761,36 @@ public:
         def_.intercept = [fn](void* room, void* user, const json::value& frame, connection& c) {
             return std::invoke(fn, *static_cast<R*>(room), static_cast<user_type*>(user), frame, c);
         };
+        return *this;
+    }
+
+    // (R&, json::value& snapshot, bool legacy): the state read from storage, before it is
+    // applied; edit it in place (the original's onStorageRestore).
+    template <class Fn>
+    room_spec& on_storage_restore(Fn fn) {
+        def_.on_storage_restore = [fn](void* room, json::value& snapshot, bool legacy) {
+            std::invoke(fn, *static_cast<R*>(room), snapshot, legacy);
+        };
+        return *this;
+    }
+    // (R&, json::value& user_snapshot, const std::string& public_id, bool legacy): each stored
+    // user, before it is applied (the original's onUserStorageRestore).
+    template <class Fn>
+    room_spec& on_user_storage_restore(Fn fn) {
+        def_.on_user_storage_restore =
+            [fn](void* room, json::value& snap, const std::string& public_id, bool legacy) {
+                std::invoke(fn, *static_cast<R*>(room), snap, public_id, legacy);
+            };
+        return *this;
+    }
+    // (R&, json::value& user_snapshot, const session_restore_info&): a user transferred in from
+    // another room, before it is applied (the original's onSessionRestore).
+    template <class Fn>
+    room_spec& on_session_restore(Fn fn) {
+        def_.on_session_restore =
+            [fn](void* room, json::value& snap, const session_restore_info& info) {
+                std::invoke(fn, *static_cast<R*>(room), snap, info);
+            };
         return *this;
     }
 

@@ -12,6 +12,7 @@
 
 #include <signe/connection.hpp>
 #include <signe/room.hpp>
+#include <signe/storage.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -67,8 +68,8 @@ private:
 };
 
 struct client_options {
-    std::vector<std::pair<std::string, std::string>> query;    // extra query parameters
-    std::vector<std::pair<std::string, std::string>> headers;  // upgrade request headers
+    std::vector<std::pair<std::string, std::string>> query{};    // extra query parameters
+    std::vector<std::pair<std::string, std::string>> headers{};  // upgrade request headers
     bool id_as_pk = false;  // send the private id as `_pk` (as PartySocket does) instead of `id`
 };
 
@@ -90,7 +91,12 @@ struct counters {
 
 class harness_base {
 public:
-    harness_base(detail::room_definition def, std::string room_id, std::string party);
+    harness_base(
+        detail::room_definition def,
+        std::string room_id,
+        std::string party,
+        std::shared_ptr<storage_backend> storage
+    );
     harness_base(const harness_base&) = delete;
     harness_base& operator=(const harness_base&) = delete;
     ~harness_base();
@@ -115,6 +121,20 @@ public:
     std::int64_t now_ms() const;
 
     std::optional<session_info> session(std::string_view private_id) const;
+
+    // The room's storage (memory by default; pass another backend to the constructor).
+    storage_backend& storage();
+    // Writes every pending change now, whatever throttle_storage says.
+    void flush_storage();
+    // A restart: pending writes are flushed, every client is dropped (it sees no close, as with
+    // a process exit) and a new room instance loads from storage. Clients connect again.
+    void restart();
+    // A crash: like restart() but without flushing pending writes.
+    void crash();
+    // The original's runGarbageCollector(): every disconnected session expires now.
+    void run_garbage_collector();
+    // Lets this room transfer sessions to `other` (and back): both behave as rooms of one process.
+    void link(harness_base& other);
     // Forgets a session (the original's deleteSession); false when there was none.
     bool delete_session(std::string_view private_id);
     counters stats() const;
@@ -135,8 +155,13 @@ private:
 template <room_type R>
 class room_harness : public harness_base {
 public:
-    explicit room_harness(std::string room_id = "", std::string party = "main")
-        : harness_base(define_room<R>(), std::move(room_id), std::move(party)) {}
+    explicit room_harness(
+        std::string room_id = "",
+        std::string party = "main",
+        std::shared_ptr<storage_backend> storage = std::make_shared<memory_storage>()
+    )
+        : harness_base(define_room<R>(), std::move(room_id), std::move(party), std::move(storage)) {
+    }
 
     R& room() { return *static_cast<R*>(instance()); }
     // Changes room state from test code as a handler would: `h.act([](R& r) { r.count = 10; })`.

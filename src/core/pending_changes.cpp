@@ -102,6 +102,17 @@ json::object pending_changes::build() const {
     return root;
 }
 
+std::vector<std::pair<std::string, json::value>> pending_changes::entries() const {
+    std::vector<std::pair<std::string, json::value>> out;
+    out.reserve(live_);
+    for (const auto& [path, value] : entries_) {
+        if (value) {
+            out.emplace_back(path, *value);
+        }
+    }
+    return out;
+}
+
 void pending_changes::clear() {
     entries_.clear();
     index_.clear();

@@ -22,6 +22,8 @@ public:
     // The nested packet: `users.P1.x -> 3` becomes {"users":{"P1":{"x":3}}}. Numeric keys stay
     // object keys ({"list":{"2":3}}), which clients apply element by element.
     json::object build() const;
+    // The pending (path, value) pairs, in order.
+    std::vector<std::pair<std::string, json::value>> entries() const;
     void clear();
 
 private:

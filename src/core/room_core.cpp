@@ -38,13 +38,19 @@ void log_exception(const room_info& info, std::string_view where) {
 }  // namespace
 
 room_core::room_core(
-    const room_definition& def, room_info info, room_clock& clock, room_limits limits
+    const room_definition& def,
+    room_info info,
+    room_clock& clock,
+    room_limits limits,
+    room_links links
 )
     : def_(def),
       info_(std::move(info)),
       clock_(clock),
       limits_(limits),
-      auto_sync_(def.options.auto_sync) {}
+      auto_sync_(def.options.auto_sync),
+      links_(std::move(links)),
+      storage_key_{info_.party, info_.id} {}
 
 room_core::~room_core() {
     for (auto& [id, s] : sessions_) {
@@ -55,29 +61,19 @@ room_core::~room_core() {
     for (auto id : room_timers_) {
         clock_.cancel_timer(id);
     }
-}
-
-void room_core::start() {
-    object_ = def_.create(info_);
-    instance_ = object_->instance();
-    object_->bind(*this);
-    if (def_.attach_runtime) {
-        def_.attach_runtime(instance_, this);
+    if (store_timer_) {
+        clock_.cancel_timer(*store_timer_);
     }
-    if (def_.on_start) {
-        try {
-            def_.on_start(instance_);
-        } catch (...) {
-            log_exception(info_, "on_start");
-        }
-    }
-    end_turn();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Changes and sync
 
 void room_core::record(change c) {
+    if (c.stored && links_.storage != nullptr) {
+        stored_.add(c.path, std::move(*c.stored));
+        schedule_storage();
+    }
     if (c.client) {
         pending_.add(std::move(c.path), std::move(*c.client));
     }
@@ -86,6 +82,9 @@ void room_core::record(change c) {
 // Called at the end of every entry point (join, message, leave, timer, HTTP): everything one
 // handler changed goes out together.
 void room_core::end_turn() {
+    if (store_flush_at_end_of_turn_) {
+        flush_storage();
+    }
     if (!auto_sync_ || pending_.empty()) {
         return;
     }
@@ -303,6 +302,14 @@ void room_core::run_guards(
 
 void room_core::join(const connection_ptr& conn) {
     conn->processing_ = true;  // frames that arrive now wait for the initial sync
+    if (!ready_) {
+        when_ready([this, conn] { join(conn); });
+        return;
+    }
+    if (load_failed_) {
+        conn->close(close_code::internal_error, "Room storage unavailable");
+        return;
+    }
     std::vector<guard_step> steps;
     for (const auto& guard : def_.join_guards) {
         steps.push_back([this, &guard, conn] { return guard(instance_, *conn, conn->request_); });
@@ -341,6 +348,9 @@ void room_core::admit(const connection_ptr& conn) {
     if (!conn->is_open()) {
         return;  // closed while a guard was deciding
     }
+    if (auto transferred = claim_transfer(conn->request_)) {
+        conn->private_id_ = *transferred;  // the token names the session, whatever id was sent
+    }
     if (conn->private_id_.empty()) {
         conn->private_id_ = random_id(private_id_length);
     }
@@ -364,10 +374,17 @@ void room_core::admit(const connection_ptr& conn) {
         clock_.cancel_timer(*s.expiry_timer);
         s.expiry_timer.reset();
     }
+    bool was_connected = s.connected && s.live_sockets > 0;
     s.connected = true;
     s.disconnected_at = 0;
     ++s.live_sockets;
     conn->public_id_ = s.public_id;
+    if (!was_connected) {
+        store_session(conn->private_id_);
+        if (new_session) {
+            store_index(s.public_id);
+        }
+    }
 
     void* user = object_->find_user(s.public_id);
     if (user == nullptr && def_.has_users && new_session) {
@@ -397,6 +414,10 @@ void room_core::admit(const connection_ptr& conn) {
 }
 
 void room_core::leave(const connection_ptr& conn) {
+    if (!ready_) {
+        when_ready([this, conn] { leave(conn); });
+        return;
+    }
     auto it = std::find(connections_.begin(), connections_.end(), conn);
     if (it == connections_.end()) {
         conn->inbox_.clear();
@@ -417,6 +438,7 @@ void room_core::leave(const connection_ptr& conn) {
     s.connected = false;
     s.disconnected_at = clock_.now_ms();
     arm_expiry(conn->private_id_, s);
+    store_session(conn->private_id_);
 
     void* user = object_->find_user(s.public_id);
     if (user != nullptr && def_.has_connected_flag) {
@@ -454,6 +476,8 @@ void room_core::expire_session(const std::string& private_id) {
     }
     std::string public_id = it->second.public_id;
     sessions_.erase(it);
+    store_session(private_id);
+    store_index(public_id);
     bool still_used = std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& s) {
         return s.second.public_id == public_id;
     });
@@ -467,6 +491,10 @@ void room_core::expire_session(const std::string& private_id) {
 // Messages
 
 void room_core::message(const connection_ptr& conn, std::string_view text) {
+    if (!ready_) {
+        when_ready([this, conn, copy = std::string(text)] { message(conn, copy); });
+        return;
+    }
     ++counters_.frames_in;
     if (!conn->joined_ || conn->processing_) {
         if (conn->inbox_.size() >= limits_.max_queued_frames) {
@@ -595,7 +623,11 @@ bool room_core::delete_session(std::string_view private_id) {
     if (it->second.expiry_timer) {
         clock_.cancel_timer(*it->second.expiry_timer);
     }
+    std::string public_id = it->second.public_id;
     sessions_.erase(it);
+    store_session(std::string(private_id));
+    store_index(public_id);
+    end_turn();
     return true;
 }
 

@@ -5,6 +5,7 @@
 // single-threaded: every call happens on the room's executor, so nothing here takes a lock.
 
 #include "core/pending_changes.hpp"
+#include "core/storage_service.hpp"
 
 #include <signe/connection.hpp>
 #include <signe/room.hpp>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,20 +46,56 @@ struct room_counters {
 };
 
 struct room_limits {
-    std::size_t max_queued_frames = 1024;  // frames a socket may send while its join is pending
+    std::size_t max_queued_frames = 1024;   // frames a socket may send while its join is pending
+    std::size_t compact_after_keys = 1000;  // incremental state keys written before a compaction
+};
+
+class room_core;
+
+// What a room needs from the process around it: its storage, and a way to reach other rooms.
+struct room_links {
+    storage_service* storage = nullptr;  // nullptr: nothing is persisted
+    storage_service::poster post;        // runs a completion on this room's executor
+    // Runs `fn` on the executor of another room of this process; false when no room type here
+    // matches the id.
+    std::function<bool(
+        const std::string& party, const std::string& room_id, std::function<void(room_core&)> fn
+    )>
+        post_to_room;
+    // Sends a transfer to a room in another process: (room id, body, done(token or nullopt)).
+    std::function<void(
+        const std::string& room_id,
+        json::value body,
+        std::function<void(std::optional<std::string>)> done
+    )>
+        remote_transfer;
+    std::string transfer_secret;  // required on POST /session-transfer over HTTP; empty: refused
 };
 
 class room_core final : public room_runtime, private change_sink {
 public:
     room_core(
-        const room_definition& def, room_info info, room_clock& clock, room_limits limits = {}
+        const room_definition& def,
+        room_info info,
+        room_clock& clock,
+        room_limits limits = {},
+        room_links links = {}
     );
     ~room_core();
     room_core(const room_core&) = delete;
     room_core& operator=(const room_core&) = delete;
 
-    // Builds the room instance and runs on_start. Call once, before anything else.
+    // Builds the room instance, loads its storage and runs on_start. Call once, before anything
+    // else; what arrives before the load completes waits for it.
     void start();
+    // Writes every pending change now (shutdown), whatever the throttle.
+    void flush_storage_now();
+    // Expires every disconnected session past its expiry (all disconnected ones when `force`)
+    // and repairs the public-id index (the original's runGarbageCollector with -1 when forced).
+    void run_garbage_collector(bool force);
+    // The target side of a session transfer: creates the session and user; `done` gets the
+    // HTTP-shaped answer (200 {"transferToken"} or an error).
+    void accept_transfer(const json::value& body, std::function<void(response)> done);
 
     // A socket arrives: guards, session, user, on_join, initial sync.
     void join(const connection_ptr& conn);
@@ -101,6 +139,20 @@ public:
     std::uint64_t set_timer(std::chrono::milliseconds delay, std::function<void()> fn) override;
     void cancel_timer(std::uint64_t id) override;
     std::vector<connection*> connections() const override;
+    void storage_get(std::string key, std::function<void(std::optional<json::value>)> done)
+        override;
+    void storage_list(
+        std::string prefix,
+        std::function<void(std::vector<std::pair<std::string, json::value>>)> done
+    ) override;
+    void storage_put(std::string key, json::value value) override;
+    void storage_delete(std::string key) override;
+    void transfer_session(
+        connection& conn,
+        std::string target_room,
+        std::function<void(std::optional<std::string>)> done
+    ) override;
+    const json::value* session_state(const connection& conn) const override;
 
 private:
     struct session_record {
@@ -110,10 +162,32 @@ private:
         std::int64_t disconnected_at = 0;
         int live_sockets = 0;
         std::optional<std::uint64_t> expiry_timer;
+        json::value state;  // attached by a transfer
+    };
+
+    struct transfer_record {
+        std::string private_id;
+        std::string public_id;
+        std::int64_t created = 0;
     };
 
     void record(change c) override;
 
+    // Persistence (room_storage.cpp).
+    void finish_start(bool loaded, storage_entries entries);
+    void restore_from(storage_entries entries);
+    void restore_sessions(const storage_entries& entries);
+    void remove_orphan_users();
+    void when_ready(std::function<void()> fn);
+    void store_key(std::string key, std::optional<json::value> value);
+    void store_session(const std::string& private_id);
+    void store_index(const std::string& public_id);
+    void schedule_storage();
+    void flush_storage();
+    write_batch compaction_batch();
+    std::optional<std::string> claim_transfer(const request_info& req);
+    void forget_expired_transfers();
+    json::value transfer_body(const connection& conn);
     // Guards, in order; `done(allowed, reply)` runs once the verdict is known.
     using guard_step = std::function<decision()>;
     void run_guards(
@@ -148,6 +222,7 @@ private:
     std::vector<connection*> synced_connections() const;
     void on_throttle_window_end();
     void route_http(request& req, std::function<void(response)>& done);
+    void transfer_endpoint(request& req, std::function<void(response)>& done);
 
     const room_definition& def_;
     room_info info_;
@@ -163,6 +238,20 @@ private:
     bool throttle_window_open_ = false;
     std::vector<std::uint64_t> room_timers_;  // timers room code set, cancelled at shutdown
     room_counters counters_;
+
+    room_links links_;
+    storage_key storage_key_;
+    bool ready_ = false;        // storage loaded, on_start done
+    bool load_failed_ = false;  // storage unreadable: the room refuses traffic
+    std::vector<std::function<void()>> waiting_for_load_;
+    pending_changes stored_;                                        // state paths to write
+    std::map<std::string, std::optional<json::value>> key_writes_;  // other keys; nullopt: delete
+    bool compaction_due_ = false;
+    bool store_flush_at_end_of_turn_ = false;
+    std::optional<std::uint64_t> store_timer_;
+    std::size_t state_keys_since_compaction_ = 0;
+    std::unordered_map<std::string, transfer_record> transfers_;  // by token
+    std::int64_t last_transfer_gc_ = 0;
 };
 
 }  // namespace signe::detail

@@ -43,7 +43,38 @@ void room_core::http(request req, std::function<void(response)> done) {
         done(finished(response{}));
         return;
     }
+    if (!ready_) {
+        when_ready([this, req = std::move(req), done = std::move(done)]() mutable {
+            http(std::move(req), std::move(done));
+        });
+        return;
+    }
+    if (load_failed_) {
+        done(finished(std::move(response{}.error(503, "Room storage unavailable"))));
+        return;
+    }
+    if (req.method == verb::post && req.route_path == "/session-transfer") {
+        transfer_endpoint(req, done);
+        return;
+    }
     route_http(req, done);
+}
+
+// Only rooms of the same deployment may transfer sessions in: the request must carry the
+// deployment's shared secret (the original accepts anyone).
+void room_core::transfer_endpoint(request& req, std::function<void(response)>& done) {
+    auto secret = req.header("x-signe-transfer-secret");
+    if (links_.transfer_secret.empty() || !secret || *secret != links_.transfer_secret) {
+        done(finished(std::move(response{}.not_permitted())));
+        return;
+    }
+    boost::system::error_code ec;
+    json::value body = json::parse(req.body, ec);
+    if (ec || !body.is_object()) {
+        done(finished(std::move(response{}.server_error("Failed to restore session"))));
+        return;
+    }
+    accept_transfer(body, [done](response res) { done(finished(std::move(res))); });
 }
 
 void room_core::route_http(request& req, std::function<void(response)>& done) {

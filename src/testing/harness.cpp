@@ -99,13 +99,53 @@ struct test_client::state {
 
 struct harness_base::impl {
     detail::room_definition def;
+    room_info info;
     manual_clock clock;
+    std::unique_ptr<detail::storage_service> storage;
     std::unique_ptr<detail::room_core> room;
     std::vector<std::unique_ptr<test_client>> clients;
+    std::vector<harness_base::impl*> peers;
     std::uint64_t next_connection = 0;
+
+    // Builds (or rebuilds) the room from its storage, as a server process would.
+    void build() {
+        detail::room_links links;
+        links.storage = storage.get();
+        links.post = [](std::function<void()> fn) { fn(); };  // everything runs inline here
+        links.post_to_room = [this](
+                                 const std::string&,
+                                 const std::string& room_id,
+                                 std::function<void(detail::room_core&)> fn
+                             ) {
+            for (auto* peer : peers) {
+                if (peer->room->info().id == room_id) {
+                    fn(*peer->room);
+                    return true;
+                }
+            }
+            return false;
+        };
+        room = std::make_unique<detail::room_core>(
+            def, info, clock, detail::room_limits{}, std::move(links)
+        );
+        room->start();
+    }
+
+    // Drops every client without telling the room (the process is gone).
+    void drop_clients() {
+        for (auto& c : clients) {
+            c->state_->conn->on_close = nullptr;
+            c->state_->conn->closed = true;
+        }
+    }
 };
 
-harness_base::harness_base(detail::room_definition def, std::string room_id, std::string party)
+harness_base::harness_base(
+    detail::room_definition def,
+    std::string room_id,
+    std::string party,
+    std::shared_ptr<storage_backend> storage
+)
     : impl_(std::make_unique<impl>()) {
     impl_->def = std::move(def);
     if (room_id.empty()) {
@@ -118,8 +158,9 @@ harness_base::harness_base(detail::room_definition def, std::string room_id, std
             impl_->def.options.path + "'"
         );
     }
-    impl_->room = std::make_unique<detail::room_core>(impl_->def, std::move(info), impl_->clock);
-    impl_->room->start();
+    impl_->info = std::move(info);
+    impl_->storage = std::make_unique<detail::storage_service>(std::move(storage), true);
+    impl_->build();
 }
 
 harness_base::~harness_base() {
@@ -208,6 +249,34 @@ void harness_base::advance(std::chrono::milliseconds by) {
 }
 std::int64_t harness_base::now_ms() const {
     return impl_->clock.now_ms();
+}
+
+storage_backend& harness_base::storage() {
+    return *impl_->storage->backend();
+}
+
+void harness_base::flush_storage() {
+    impl_->room->flush_storage_now();
+}
+
+void harness_base::restart() {
+    impl_->room->flush_storage_now();
+    crash();
+}
+
+void harness_base::crash() {
+    impl_->drop_clients();
+    impl_->room.reset();
+    impl_->build();
+}
+
+void harness_base::run_garbage_collector() {
+    impl_->room->run_garbage_collector(true);
+}
+
+void harness_base::link(harness_base& other) {
+    impl_->peers.push_back(other.impl_.get());
+    other.impl_->peers.push_back(impl_.get());
 }
 
 bool harness_base::delete_session(std::string_view private_id) {
