@@ -7,7 +7,7 @@ PORT ?= 3000
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-NPM_DIRS := examples/game/web tests/js
+NPM_DIRS := examples/game/web tests/js tests/storage/interop
 
 .PHONY: run test setup build npm web clean
 
