@@ -12,7 +12,7 @@ NPM_DIRS := examples/game/web tests/js tests/storage/interop
 .PHONY: run test setup build npm web clean
 
 run: build web
-	PORT=$(PORT) $(BUILD_DIR)/examples/signe-example-game
+	PORT=$(PORT) SIGNE_STORAGE=$${SIGNE_STORAGE:-sqlite:signe-game.sqlite} $(BUILD_DIR)/examples/signe-example-game
 
 test: build web
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300

@@ -6,6 +6,7 @@
 
 #include <signe/server.hpp>
 
+#include <cstdio>
 #include <optional>
 
 namespace {
@@ -36,8 +37,12 @@ public:
 
 }  // namespace
 
-int main() {
-    signe::server server{signe::config_from_env()};
+int main(int argc, char** argv) try {
+    // PORT / --port, SIGNE_STORAGE / --storage=sqlite:counter.sqlite, ...
+    signe::server server{signe::config_from_args(argc, argv)};
     server.add_room<counter_room>();
     return server.run_until_signal();
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "signe-example-counter: %s\n", e.what());
+    return 2;
 }

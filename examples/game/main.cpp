@@ -5,6 +5,7 @@
 #include <signe/server.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 namespace {
@@ -47,6 +48,8 @@ public:
 
     static void define(signe::room_spec<game_room>& spec) {
         spec.path("game-{id}")
+            .throttle_storage(std::chrono::milliseconds(200)
+            )  // at most 200 ms of moves lost in a crash
             .on_join(&game_room::on_join)
             .action("move", &game_room::move)
             .action("ping", &game_room::ping)
@@ -73,12 +76,16 @@ public:
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) try {
     signe::server_config defaults;
 #ifdef SIGNE_EXAMPLE_PUBLIC_DIR
     defaults.static_dir = SIGNE_EXAMPLE_PUBLIC_DIR;
 #endif
-    signe::server server{signe::config_from_env(defaults)};
+    // PORT / --port, SIGNE_STORAGE / --storage=sqlite:game.sqlite (make run uses SQLite), ...
+    signe::server server{signe::config_from_args(argc, argv, defaults)};
     server.add_room<game_room>();
     return server.run_until_signal();
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "signe-example-game: %s\n", e.what());
+    return 2;
 }

@@ -614,29 +614,32 @@ public:
         return *this;
     }
 
-    // Actions. The payload type P is decoded and validated before the handler runs.
-    template <class P>
-    room_spec& action(
-        std::string name, void (R::*fn)(user_type&, const P&), action_options<R> opts = {}
+    // Actions. The payload type P is decoded and validated before the handler runs. Handlers may
+    // be members of R or of a base class of R.
+    template <class P, class B>
+    requires std::derived_from<R, B> room_spec& action(
+        std::string name, void (B::*fn)(user_type&, const P&), action_options<R> opts = {}
     ) {
         return add_action<P>(std::move(name), fn, std::move(opts));
     }
-    template <class P>
-    room_spec& action(
+    template <class P, class B>
+    requires std::derived_from<R, B> room_spec& action(
         std::string name,
-        void (R::*fn)(user_type&, const P&, connection&),
+        void (B::*fn)(user_type&, const P&, connection&),
         action_options<R> opts = {}
     ) {
         return add_action<P>(std::move(name), fn, std::move(opts));
     }
-    template <class P>
-    room_spec& action(
-        std::string name, void (R::*fn)(connection&, const P&), action_options<R> opts = {}
+    template <class P, class B>
+    requires std::derived_from<R, B> room_spec& action(
+        std::string name, void (B::*fn)(connection&, const P&), action_options<R> opts = {}
     ) {
         return add_action<P>(std::move(name), fn, std::move(opts));
     }
-    template <class P>
-    room_spec& action(std::string name, void (R::*fn)(const P&), action_options<R> opts = {}) {
+    template <class P, class B>
+    requires std::derived_from<R, B> room_spec& action(
+        std::string name, void (B::*fn)(const P&), action_options<R> opts = {}
+    ) {
         return add_action<P>(std::move(name), fn, std::move(opts));
     }
     // Any callable taking (R&, [user&,] [connection&,] const P&) in one of the forms above.

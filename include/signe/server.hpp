@@ -13,6 +13,7 @@
 // and /party/<room-id> (party "main"), which is what PartySocket uses when no party is given.
 
 #include <signe/room.hpp>
+#include <signe/storage.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -49,11 +50,23 @@ struct server_config {
     std::string static_dir;     // files served for paths outside /parties; empty: none
     server_limits limits;
     std::chrono::milliseconds shutdown_grace{3000};  // how long stop() waits for sockets to close
+    // Where rooms keep their state and sessions; nullptr: in memory (lost at exit).
+    std::shared_ptr<storage_backend> storage;
+    // Shared by the processes of one deployment: required on POST .../session-transfer.
+    std::string transfer_secret;
+    // Base URL of another process serving the rooms this one does not ("http://host:3001"):
+    // session transfers to such rooms go there over HTTP.
+    std::string remote_rooms_url;
 };
 
 // Reads PORT, SIGNE_ADDRESS, SIGNE_THREADS, SIGNE_STATIC_DIR, SIGNE_MAX_FRAME_BYTES,
-// SIGNE_MAX_SEND_QUEUE_BYTES and SIGNE_MAX_CONNECTIONS over the given defaults.
+// SIGNE_MAX_SEND_QUEUE_BYTES, SIGNE_MAX_CONNECTIONS, SIGNE_STORAGE ("memory",
+// "sqlite:<path>"), SIGNE_TRANSFER_SECRET and SIGNE_REMOTE_ROOMS over the given defaults.
 server_config config_from_env(server_config defaults = {});
+// config_from_env, then the command line: --port=N, --address=A, --threads=N, --storage=SPEC,
+// --static=DIR, --transfer-secret=S, --remote-rooms=URL. Throws std::invalid_argument on an
+// unknown or malformed flag.
+server_config config_from_args(int argc, char** argv, server_config defaults = {});
 
 struct server_stats {
     std::uint64_t connections_open = 0;

@@ -99,6 +99,10 @@ std::optional<room_address> parse_room_path(std::string_view path) {
 // Server
 
 server::impl::impl(server_config cfg, net::io_context* external) : config(std::move(cfg)) {
+    if (!config.storage) {
+        config.storage = std::make_shared<memory_storage>();
+    }
+    storage = std::make_unique<detail::storage_service>(config.storage, false);
     if (external != nullptr) {
         embedded = true;
         workers.push_back(external);
@@ -132,14 +136,68 @@ std::shared_ptr<room_host> server::impl::find_room(
     for (const auto& def : definitions) {
         room_info info{party, room_id, name_values{}};
         if (def.matches(room_id, info.params)) {
+            strand executor = strand_for(worker_for(key));
             auto host = std::make_shared<room_host>(
-                def, std::move(info), strand_for(worker_for(key)), config.limits.max_queued_frames
+                def, std::move(info), executor, config.limits.max_queued_frames, links_for(executor)
             );
             rooms.emplace(key, host);
             return host;
         }
     }
     return nullptr;
+}
+
+// How a room reaches storage and other rooms. Rooms of this process are reached by posting to
+// their strand; rooms elsewhere over HTTP with the deployment's secret.
+detail::room_links server::impl::links_for(strand executor) {
+    detail::room_links links;
+    links.storage = storage.get();
+    links.post = [executor](std::function<void()> fn) { net::post(executor, std::move(fn)); };
+    links.post_to_room = [this](
+                             const std::string& party,
+                             const std::string& room_id,
+                             std::function<void(detail::room_core&)> fn
+                         ) {
+        auto host = find_room(party, room_id);
+        if (!host) {
+            return false;
+        }
+        host->post(std::move(fn));
+        return true;
+    };
+    links.transfer_secret = config.transfer_secret;
+    if (!config.remote_rooms_url.empty()) {
+        links.remote_transfer = [this, executor](
+                                    const std::string& room_id,
+                                    json::value body,
+                                    std::function<void(std::optional<std::string>)> done
+                                ) {
+            std::string url =
+                config.remote_rooms_url + "/parties/main/" + room_id + "/session-transfer";
+            http_post_json(
+                executor,
+                url,
+                to_text(body),
+                {{"x-signe-transfer-secret", config.transfer_secret}},
+                [done](int status, std::string text) {
+                    std::optional<std::string> token;
+                    boost::system::error_code ec;
+                    auto parsed = json::parse(text, ec);
+                    if (status == 200 && !ec && parsed.is_object() &&
+                        parsed.as_object().contains("transferToken") &&
+                        parsed.at("transferToken").is_string()) {
+                        token = std::string(parsed.at("transferToken").as_string());
+                    } else {
+                        log(log_level::warn,
+                            "remote session transfer answered " + std::to_string(status) + ": " +
+                                text.substr(0, 200));
+                    }
+                    done(token);
+                }
+            );
+        };
+    }
+    return links;
 }
 
 void server::impl::accept() {
@@ -188,6 +246,7 @@ void server::impl::begin_stop() {
         net::post(host->executor, [host] {
             host->closing = true;
             host->core.close_all(close_code::going_away, "Server shutting down");
+            host->core.flush_storage_now();  // before the timers go: nothing pending is lost
             host->clock.cancel_all();
         });
     }
@@ -230,6 +289,7 @@ server::server(net::io_context& ioc, server_config config)
     : impl_(std::make_unique<impl>(std::move(config), &ioc)) {}
 
 server::~server() {
+    impl_->storage->drain();
     {
         std::lock_guard lock(impl_->watchdog_mutex);
         impl_->workers_done = true;
@@ -238,6 +298,7 @@ server::~server() {
     if (impl_->watchdog.joinable()) {
         impl_->watchdog.join();
     }
+    impl_->storage->drain();  // every batch the rooms queued is on disk before run() returns
 }
 
 server& server::add_room(detail::room_definition def) {
@@ -279,6 +340,7 @@ void server::run() {
     if (impl_->watchdog.joinable()) {
         impl_->watchdog.join();
     }
+    impl_->storage->drain();  // every batch the rooms queued is on disk before run() returns
 }
 
 void server::stop() {
@@ -347,7 +409,51 @@ server_config config_from_env(server_config defaults) {
     if (const char* v = std::getenv("SIGNE_MAX_CONNECTIONS"); v != nullptr && *v != '\0') {
         defaults.limits.max_connections = std::stoul(v);
     }
+    if (const char* v = std::getenv("SIGNE_STORAGE"); v != nullptr && *v != '\0') {
+        defaults.storage = make_storage(v);
+    }
+    if (const char* v = std::getenv("SIGNE_TRANSFER_SECRET"); v != nullptr && *v != '\0') {
+        defaults.transfer_secret = v;
+    }
+    if (const char* v = std::getenv("SIGNE_REMOTE_ROOMS"); v != nullptr && *v != '\0') {
+        defaults.remote_rooms_url = v;
+    }
     return defaults;
+}
+
+server_config config_from_args(int argc, char** argv, server_config defaults) {
+    server_config config = config_from_env(std::move(defaults));
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        auto eq = arg.find('=');
+        std::string_view name = arg.substr(0, eq);
+        std::string value(eq == std::string_view::npos ? std::string_view{} : arg.substr(eq + 1));
+        if (eq == std::string_view::npos || value.empty()) {
+            throw std::invalid_argument("expected --name=value, got '" + std::string(arg) + "'");
+        }
+        if (name == "--port") {
+            config.port = static_cast<std::uint16_t>(std::stoul(value));
+        } else if (name == "--address") {
+            config.address = value;
+        } else if (name == "--threads") {
+            config.threads = static_cast<unsigned>(std::stoul(value));
+        } else if (name == "--storage") {
+            config.storage = make_storage(value);
+        } else if (name == "--static") {
+            config.static_dir = value;
+        } else if (name == "--transfer-secret") {
+            config.transfer_secret = value;
+        } else if (name == "--remote-rooms") {
+            config.remote_rooms_url = value;
+        } else {
+            throw std::invalid_argument(
+                "unknown flag '" + std::string(name) +
+                "' (known: --port, --address, --threads, --storage, --static, --transfer-secret, "
+                "--remote-rooms)"
+            );
+        }
+    }
+    return config;
 }
 
 }  // namespace signe

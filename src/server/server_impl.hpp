@@ -59,11 +59,14 @@ struct room_host {
         const detail::room_definition& def,
         room_info info,
         strand exec,
-        std::size_t max_queued_frames
+        std::size_t max_queued_frames,
+        detail::room_links links
     )
         : executor(exec),
           clock(exec),
-          core(def, std::move(info), clock, detail::room_limits{max_queued_frames}) {}
+          core(
+              def, std::move(info), clock, detail::room_limits{max_queued_frames}, std::move(links)
+          ) {}
 
     // Runs `fn` on the room's strand, starting the room first if this is its first task.
     void post(std::function<void(detail::room_core&)> fn);
@@ -114,6 +117,8 @@ struct server::impl {
     bool embedded = false;
 
     std::vector<detail::room_definition> definitions;
+    std::unique_ptr<detail::storage_service> storage;
+    detail::room_links links_for(strand executor);
     std::mutex rooms_mutex;  // the registry only; rooms themselves never lock
     std::map<std::string, std::shared_ptr<room_host>> rooms;
 
@@ -149,6 +154,15 @@ bool answer_room_request(
     http_request req,
     const std::string& remote_address,
     std::function<void(http_response)> respond
+);
+
+// POSTs a JSON body to an http:// URL; `done(status, body)` (status 0: no answer), on `executor`.
+void http_post_json(
+    net::any_io_executor executor,
+    const std::string& url,
+    std::string body,
+    std::vector<std::pair<std::string, std::string>> headers,
+    std::function<void(int status, std::string body)> done
 );
 
 // Starts serving one accepted TCP connection (HTTP, maybe upgraded to WebSocket).

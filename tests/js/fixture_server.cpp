@@ -3,6 +3,7 @@
 
 #include <signe/server.hpp>
 
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -198,14 +199,93 @@ public:
     }
 };
 
+// lobby-{id} and arena-{id}: travellers with a name move from a lobby to an arena by session
+// transfer; the client receives the token in a "transferred" frame and reconnects with it.
+struct traveller {
+    signe::synced<std::string> name{"Anonymous"};
+    signe::synced<bool> connected{false};
+    static auto fields() {
+        return signe::fields(
+            signe::field("name", &traveller::name),
+            signe::field("connected", &traveller::connected).connected()
+        );
+    }
+};
+
+struct rename_msg {
+    std::string name;
+    static auto fields() {
+        return signe::fields(signe::field("name", &rename_msg::name).length(1, 40));
+    }
+};
+
+struct transfer_msg {
+    std::string to;
+    static auto fields() { return signe::fields(signe::field("to", &transfer_msg::to)); }
+};
+
+template <class Self>
+class travel_room : public signe::room_base {
+public:
+    signe::users<traveller> players;
+    static auto fields() { return signe::fields(signe::field("players", &Self::players)); }
+
+    void rename(traveller& t, const rename_msg& m) { t.name = m.name; }
+    void transfer(signe::connection& from, const transfer_msg& m) {
+        std::string id = from.id();
+        transfer_session(from, m.to, [this, id](std::optional<std::string> token) {
+            for (auto* c : connections()) {
+                if (c->id() == id) {
+                    send(
+                        *c,
+                        {{"type", "transferred"},
+                         {"value", {{"token", token ? signe::json::value(*token) : nullptr}}}}
+                    );
+                }
+            }
+        });
+    }
+    static void define_actions(signe::room_spec<Self>& spec) {
+        spec.action("rename", &Self::rename).action("transfer", &Self::transfer);
+    }
+};
+
+class lobby_room : public travel_room<lobby_room> {
+public:
+    static void define(signe::room_spec<lobby_room>& spec) {
+        spec.path("lobby-{id}");
+        define_actions(spec);
+    }
+};
+
+class arena_room : public travel_room<arena_room> {
+public:
+    static void define(signe::room_spec<arena_room>& spec) {
+        spec.path("arena-{id}");
+        define_actions(spec);
+    }
+};
+
 }  // namespace
 
+// FIXTURE_ROOMS=lobby or =arena serves only those rooms (two processes for cross-process
+// transfers); otherwise every room type is served.
 int main() {
     signe::server server{signe::config_from_env()};
     running_server = &server;
-    server.add_room<counter_room>()
-        .add_room<game_room>()
-        .add_room<short_room>()
-        .add_room<secret_room>();
+    const char* only = std::getenv("FIXTURE_ROOMS");
+    std::string_view rooms = only != nullptr ? only : "";
+    if (rooms.empty() || rooms == "lobby") {
+        server.add_room<lobby_room>();
+    }
+    if (rooms.empty() || rooms == "arena") {
+        server.add_room<arena_room>();
+    }
+    if (rooms.empty()) {
+        server.add_room<counter_room>()
+            .add_room<game_room>()
+            .add_room<short_room>()
+            .add_room<secret_room>();
+    }
     return server.run_until_signal();
 }

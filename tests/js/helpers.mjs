@@ -7,10 +7,10 @@ import WebSocket from "ws";
 
 const DEFAULT_TIMEOUT_MS = 5000;
 
-// Starts the fixture server on a free port. `env` adds to the process environment.
-export async function startServer(env = {}) {
-  const binary = process.env.SIGNE_FIXTURE;
-  if (!binary) throw new Error("SIGNE_FIXTURE is not set (run the tests through ctest)");
+// Starts a server program (the fixture by default) on a free port. `env` adds to the process
+// environment.
+export async function startServer(env = {}, binary = process.env.SIGNE_FIXTURE) {
+  if (!binary) throw new Error("the server binary is not set (run the tests through ctest)");
   const child = spawn(binary, [], {
     env: { ...process.env, PORT: "0", SIGNE_ADDRESS: "127.0.0.1", SIGNE_THREADS: "2", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -43,6 +43,12 @@ export async function startServer(env = {}) {
       child.kill("SIGTERM");
       const [code] = await exited;
       return code;
+    },
+    // SIGKILL: no chance to flush anything.
+    async kill() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGKILL");
+      await exited;
     },
   };
 }
