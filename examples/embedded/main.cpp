@@ -113,11 +113,12 @@ void accept(tcp::acceptor& acceptor, signe::server& rooms) {
 
 }  // namespace
 
-int main() {
-    const char* port_env = std::getenv("PORT");
-    auto port = static_cast<unsigned short>(port_env != nullptr ? std::atoi(port_env) : 3000);
+int main(int argc, char** argv) try {
+    // PORT / --port and SIGNE_STORAGE / --storage as every signe program; the host listens itself.
+    signe::server_config config = signe::config_from_args(argc, argv);
+    auto port = config.port;
     net::io_context ioc;
-    signe::server rooms{ioc};
+    signe::server rooms{ioc, config};
     rooms.add_room<visits_room>();
     tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
     accept(acceptor, rooms);
@@ -130,4 +131,7 @@ int main() {
               << std::endl;
     ioc.run();
     return 0;
+} catch (const std::exception& e) {
+    std::cerr << "signe-example-embedded: " << e.what() << std::endl;
+    return 2;
 }
