@@ -8,6 +8,7 @@ packages=(
   libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm
+  python3  # node-gyp builds better-sqlite3 for tests/storage/interop
   chromium
 )
 
