@@ -57,15 +57,19 @@ struct server_config {
     // Base URL of another process serving the rooms this one does not ("http://host:3001"):
     // session transfers to such rooms go there over HTTP.
     std::string remote_rooms_url;
+    // Shards present it in x-access-shard on their upstream sockets and forwarded requests;
+    // empty: no shard is accepted.
+    std::string shard_secret;
 };
 
 // Reads PORT, SIGNE_ADDRESS, SIGNE_THREADS, SIGNE_STATIC_DIR, SIGNE_MAX_FRAME_BYTES,
 // SIGNE_MAX_SEND_QUEUE_BYTES, SIGNE_MAX_CONNECTIONS, SIGNE_STORAGE ("memory",
-// "sqlite:<path>"), SIGNE_TRANSFER_SECRET and SIGNE_REMOTE_ROOMS over the given defaults.
+// "sqlite:<path>"), SIGNE_TRANSFER_SECRET, SIGNE_REMOTE_ROOMS and SHARD_SECRET over the given
+// defaults.
 server_config config_from_env(server_config defaults = {});
 // config_from_env, then the command line: --port=N, --address=A, --threads=N, --storage=SPEC,
-// --static=DIR, --transfer-secret=S, --remote-rooms=URL. Throws std::invalid_argument on an
-// unknown or malformed flag.
+// --static=DIR, --transfer-secret=S, --remote-rooms=URL, --shard-secret=S. Throws
+// std::invalid_argument on an unknown or malformed flag.
 server_config config_from_args(int argc, char** argv, server_config defaults = {});
 
 struct server_stats {

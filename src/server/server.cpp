@@ -418,6 +418,9 @@ server_config config_from_env(server_config defaults) {
     if (const char* v = std::getenv("SIGNE_REMOTE_ROOMS"); v != nullptr && *v != '\0') {
         defaults.remote_rooms_url = v;
     }
+    if (const char* v = std::getenv("SHARD_SECRET"); v != nullptr && *v != '\0') {
+        defaults.shard_secret = v;
+    }
     return defaults;
 }
 
@@ -445,11 +448,13 @@ server_config config_from_args(int argc, char** argv, server_config defaults) {
             config.transfer_secret = value;
         } else if (name == "--remote-rooms") {
             config.remote_rooms_url = value;
+        } else if (name == "--shard-secret") {
+            config.shard_secret = value;
         } else {
             throw std::invalid_argument(
                 "unknown flag '" + std::string(name) +
                 "' (known: --port, --address, --threads, --storage, --static, --transfer-secret, "
-                "--remote-rooms)"
+                "--remote-rooms, --shard-secret)"
             );
         }
     }

@@ -165,6 +165,14 @@ void http_post_json(
     std::function<void(int status, std::string body)> done
 );
 
+// Shards (shard_link.cpp): an upgrade carrying x-shard-id is a shard's upstream socket, accepted
+// only with x-access-shard equal to the server's shard secret.
+bool is_shard_upgrade(const http_request& req);
+bool shard_credentials_ok(const server::impl& srv, const http_request& req);
+bool start_shard_link(
+    server::impl& srv, const std::shared_ptr<room_host>& host, tcp::socket& socket, http_request req
+);
+
 // Starts serving one accepted TCP connection (HTTP, maybe upgraded to WebSocket).
 void start_http_session(server::impl& srv, tcp::socket socket);
 // Closes an idle or busy HTTP session (shutdown).

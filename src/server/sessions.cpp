@@ -460,6 +460,9 @@ bool upgrade_to_room(server::impl& srv, tcp::socket& socket, http_request req) {
     if (!host) {
         return false;
     }
+    if (is_shard_upgrade(req)) {
+        return shard_credentials_ok(srv, req) && start_shard_link(srv, host, socket, std::move(req));
+    }
     // Move the socket onto its room's strand: from now on this connection lives there.
     auto protocol = socket.local_endpoint().protocol();
     tcp::socket moved(host->executor, protocol, socket.release());
@@ -483,6 +486,13 @@ bool answer_room_request(
     }
     unsigned version = req.version();
     bool keep_alive = req.keep_alive();
+    if (req.find("x-forwarded-by-shard") != req.end() && !shard_credentials_ok(srv, req)) {
+        response res;
+        res.unauthorized("Invalid shard credentials");
+        apply_cors(res);
+        respond(to_http(res, version, keep_alive));
+        return true;
+    }
     auto host = srv.find_room(address->party, address->room_id);
     if (!host) {
         response res;

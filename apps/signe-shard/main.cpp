@@ -1,0 +1,673 @@
+// signe-shard: a shard process. Clients connect to it as to a room server
+// (ws://shard/parties/shard/<shardId>, what connectionWorld opens); it forwards them to the
+// room's main server over one upstream socket per shard room, and reports its connections to
+// its world.
+//
+//     SHARD_SECRET=... signe-shard --port=4001 --upstream=http://127.0.0.1:3003
+//         --world=http://127.0.0.1:3002 --stats-interval=5000   (one command line)
+//
+// The shard id names the main room and the world: "<roomId>:<worldId>:<suffix>" (the World's
+// ids), or just "<roomId>" (world from WORLD_ID, else "world-default").
+
+#include <signe/http.hpp>
+#include <signe/json.hpp>
+#include <signe/log.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/url/parse.hpp>
+
+#include <cstdlib>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace json = signe::json;
+using tcp = net::ip::tcp;
+using signe::log;
+using signe::log_level;
+
+struct shard_config {
+    std::uint16_t port = 4000;
+    std::string address = "0.0.0.0";
+    std::string upstream_host = "127.0.0.1";
+    std::string upstream_port = "3000";
+    std::string world_host;
+    std::string world_port;
+    std::string secret;
+    std::chrono::milliseconds stats_interval{30000};
+    std::size_t max_frame_bytes = 64 * 1024;
+    std::size_t max_queue_bytes = 4 * 1024 * 1024;
+};
+
+std::string random_token(std::size_t n) {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    static constexpr std::string_view alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) {
+        out.push_back(alphabet[rng() % alphabet.size()]);
+    }
+    return out;
+}
+
+// A queue of text frames for one WebSocket, at most one write in flight (Beast's rule).
+template <class Stream>
+class frame_writer {
+public:
+    explicit frame_writer(Stream& ws, std::size_t limit) : ws_(ws), limit_(limit) {}
+
+    // False when the peer is too far behind (the caller closes it).
+    bool push(std::shared_ptr<const std::string> frame, std::shared_ptr<void> keep_alive) {
+        if (bytes_ + frame->size() > limit_) {
+            return false;
+        }
+        bytes_ += frame->size();
+        queue_.push_back(std::move(frame));
+        next(std::move(keep_alive));
+        return true;
+    }
+
+private:
+    void next(std::shared_ptr<void> keep_alive) {
+        if (writing_ || queue_.empty()) {
+            return;
+        }
+        writing_ = true;
+        ws_.text(true);
+        ws_.async_write(
+            net::buffer(*queue_.front()),
+            [this, keep_alive](beast::error_code ec, std::size_t) {
+                writing_ = false;
+                bytes_ -= queue_.front()->size();
+                queue_.pop_front();
+                if (ec) {
+                    queue_.clear();
+                    bytes_ = 0;
+                    return;
+                }
+                next(keep_alive);
+            }
+        );
+    }
+
+    Stream& ws_;
+    std::size_t limit_;
+    std::deque<std::shared_ptr<const std::string>> queue_;
+    std::size_t bytes_ = 0;
+    bool writing_ = false;
+};
+
+class shard_room;
+
+// One client socket of this shard.
+class client_socket : public std::enable_shared_from_this<client_socket> {
+public:
+    client_socket(tcp::socket socket, const shard_config& config)
+        : ws_(std::move(socket)), writer_(ws_, config.max_queue_bytes), config_(config) {}
+
+    void start(
+        http::request<http::string_body> req,
+        std::shared_ptr<shard_room> room,
+        std::string private_id
+    );
+    void send(std::shared_ptr<const std::string> frame) {
+        if (open_ && !writer_.push(std::move(frame), shared_from_this())) {
+            log(log_level::warn, "closing a client that does not keep up");
+            close(1013, "Too slow");
+        }
+    }
+    void close(int code, std::string_view reason) {
+        if (!open_) {
+            return;
+        }
+        open_ = false;
+        ws_.async_close(
+            websocket::close_reason(static_cast<websocket::close_code>(code), reason),
+            [self = shared_from_this()](beast::error_code) {}
+        );
+    }
+    const std::string& client_id() const { return client_id_; }
+    const std::string& private_id() const { return private_id_; }
+
+private:
+    void read();
+
+    websocket::stream<beast::tcp_stream> ws_;
+    frame_writer<websocket::stream<beast::tcp_stream>> writer_;
+    const shard_config& config_;
+    beast::flat_buffer buffer_;
+    std::shared_ptr<shard_room> room_;
+    std::string client_id_ = random_token(12);
+    std::string private_id_;
+    bool open_ = false;
+};
+
+// One room as this shard serves it: its clients, its upstream socket, its stats.
+class shard_room : public std::enable_shared_from_this<shard_room> {
+public:
+    shard_room(net::io_context& ioc, const shard_config& config, std::string shard_id)
+        : ioc_(ioc), config_(config), shard_id_(std::move(shard_id)), stats_timer_(ioc) {
+        auto first = shard_id_.find(':');
+        main_room_ = shard_id_.substr(0, first);
+        auto second =
+            first == std::string::npos ? std::string::npos : shard_id_.find(':', first + 1);
+        if (second != std::string::npos) {
+            world_id_ = shard_id_.substr(first + 1, second - first - 1);
+        } else if (const char* w = std::getenv("WORLD_ID"); w != nullptr && *w != '\0') {
+            world_id_ = w;
+        } else {
+            world_id_ = "world-default";
+        }
+    }
+
+    void start() {
+        connect_upstream();
+        report_stats(true);
+        if (config_.stats_interval.count() > 0) {
+            arm_stats();
+        }
+    }
+
+    void client_joined(
+        const std::shared_ptr<client_socket>& client, const http::request<http::string_body>& req
+    ) {
+        if (!upstream_open_ && !connecting_) {
+            connect_upstream();  // the room server came back: link again
+        }
+        clients_[client->client_id()] = client;
+        json::object headers;
+        for (const auto& field : req) {
+            std::string name(field.name_string());
+            for (auto& c : name) {
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            }
+            headers[name] = std::string(field.value());
+        }
+        upstream_send(json::object{
+            {"type", "shard.clientConnected"},
+            {"privateId", client->private_id()},
+            {"clientId", client->client_id()},
+            {"requestInfo",
+             {{"headers", headers}, {"url", std::string(req.target())}, {"method", "GET"}}}});
+        report_stats();
+    }
+
+    void client_message(const client_socket& client, const std::string& text) {
+        boost::system::error_code ec;
+        json::value payload = json::parse(text, ec);
+        if (ec) {
+            return;  // not JSON: the room would drop it anyway
+        }
+        upstream_send(json::object{
+            {"type", "shard.clientMessage"},
+            {"privateId", client.private_id()},
+            {"clientId", client.client_id()},
+            {"payload", std::move(payload)}});
+    }
+
+    void client_left(const client_socket& client) {
+        if (clients_.erase(client.client_id()) == 0) {
+            return;
+        }
+        upstream_send(json::object{
+            {"type", "shard.clientDisconnected"},
+            {"privateId", client.private_id()},
+            {"clientId", client.client_id()}});
+        report_stats();
+    }
+
+private:
+    void connect_upstream() {
+        connecting_ = true;
+        waiting_.clear();  // frames of clients that have left with the previous link
+        upstream_ = std::make_unique<websocket::stream<beast::tcp_stream>>(ioc_);
+        writer_ = std::make_unique<frame_writer<websocket::stream<beast::tcp_stream>>>(
+            *upstream_, config_.max_queue_bytes * 16
+        );
+        upstream_->read_message_max(config_.max_frame_bytes * 16);
+        auto resolver = std::make_shared<tcp::resolver>(ioc_);
+        resolver->async_resolve(
+            config_.upstream_host,
+            config_.upstream_port,
+            [self = shared_from_this(),
+             resolver](beast::error_code ec, tcp::resolver::results_type results) {
+                if (ec) {
+                    return self->upstream_lost("cannot resolve the room server");
+                }
+                beast::get_lowest_layer(*self->upstream_)
+                    .async_connect(results, [self](beast::error_code cec, const tcp::endpoint&) {
+                        if (cec) {
+                            return self->upstream_lost("cannot reach the room server");
+                        }
+                        self->upstream_->set_option(
+                            websocket::stream_base::decorator([self](websocket::request_type& req) {
+                                req.set("x-shard-id", self->shard_id_);
+                                req.set("x-shard-world-id", self->world_id_);
+                                req.set("x-access-shard", self->config_.secret);
+                            })
+                        );
+                        std::string host =
+                            self->config_.upstream_host + ":" + self->config_.upstream_port;
+                        self->upstream_->async_handshake(
+                            host,
+                            "/parties/main/" + self->main_room_,
+                            [self](beast::error_code hec) {
+                                if (hec) {
+                                    return self->upstream_lost(
+                                        "the room server refused the shard (" + hec.message() + ")"
+                                    );
+                                }
+                                self->upstream_open_ = true;
+                                self->connecting_ = false;
+                                for (auto& frame : self->waiting_) {
+                                    self->writer_->push(std::move(frame), self);
+                                }
+                                self->waiting_.clear();
+                                self->read_upstream();
+                            }
+                        );
+                    });
+            }
+        );
+    }
+
+    void read_upstream() {
+        upstream_->async_read(
+            upstream_buffer_,
+            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                if (ec) {
+                    return self->upstream_lost("the room server closed the link");
+                }
+                std::string text = beast::buffers_to_string(self->upstream_buffer_.data());
+                self->upstream_buffer_.consume(self->upstream_buffer_.size());
+                self->from_upstream(text);
+                self->read_upstream();
+            }
+        );
+    }
+
+    void from_upstream(const std::string& text) {
+        boost::system::error_code ec;
+        json::value frame = json::parse(text, ec);
+        const json::object* o = ec ? nullptr : frame.if_object();
+        if (o == nullptr) {
+            log(log_level::warn, "shard " + shard_id_ + ": malformed frame from the room server");
+            return;
+        }
+        if (const auto* target = o->if_contains("targetClientId");
+            target != nullptr && target->is_string()) {
+            const auto* data = o->if_contains("data");
+            auto it = clients_.find(std::string(target->get_string()));
+            if (it != clients_.end() && data != nullptr && data->is_string()) {
+                it->second->send(std::make_shared<const std::string>(data->get_string()));
+            }
+            return;
+        }
+        if (const auto* type = o->if_contains("type");
+            type != nullptr && type->is_string() && type->get_string() == "shard.closeClient") {
+            std::string id = o->contains("clientId") ? std::string(o->at("clientId").as_string())
+                                                     : std::string(o->at("privateId").as_string());
+            for (auto& [cid, client] : clients_) {
+                if (cid == id || client->private_id() == id) {
+                    client->close(1008, "Closed by the room");
+                }
+            }
+            return;
+        }
+        auto shared = std::make_shared<const std::string>(text);  // a broadcast: every client here
+        for (auto& [id, client] : clients_) {
+            client->send(shared);
+        }
+    }
+
+    // Without its room server a shard cannot serve anyone: its clients are closed (1011) and
+    // reconnect, through their world, to a shard that works.
+    void upstream_lost(const std::string& why) {
+        log(log_level::warn, "shard " + shard_id_ + ": " + why);
+        upstream_open_ = false;
+        connecting_ = false;
+        auto clients = clients_;
+        for (auto& [id, client] : clients) {
+            client->close(1011, "Room server unavailable");
+        }
+    }
+
+    void upstream_send(const json::value& frame) {
+        auto text = std::make_shared<const std::string>(signe::to_text(frame));
+        if (!upstream_open_) {
+            waiting_.push_back(std::move(text));
+            return;
+        }
+        writer_->push(std::move(text), shared_from_this());
+    }
+
+    void arm_stats() {
+        stats_timer_.expires_after(config_.stats_interval);
+        stats_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (ec) {
+                return;
+            }
+            self->report_stats(true);
+            self->arm_stats();
+        });
+    }
+
+    // POST /update-shard to the world: {shardId, worldId, connections}, when the count changed
+    // (or on the periodic heartbeat).
+    void report_stats(bool force = false) {
+        if (config_.world_host.empty() || (!force && clients_.size() == last_reported_)) {
+            return;
+        }
+        last_reported_ = clients_.size();
+        struct call {
+            tcp::resolver resolver;
+            beast::tcp_stream stream;
+            http::request<http::string_body> req;
+            http::response<http::string_body> res;
+            beast::flat_buffer buffer;
+        };
+        auto c =
+            std::make_shared<call>(call{tcp::resolver(ioc_), beast::tcp_stream(ioc_), {}, {}, {}});
+        c->req = {http::verb::post, "/parties/world/" + world_id_ + "/update-shard", 11};
+        c->req.set(http::field::host, config_.world_host);
+        c->req.set(http::field::content_type, "application/json");
+        c->req.set("x-access-shard", config_.secret);
+        c->req.body() = signe::to_text(json::object{
+            {"shardId", shard_id_}, {"worldId", world_id_}, {"connections", clients_.size()}});
+        c->req.prepare_payload();
+        c->resolver.async_resolve(
+            config_.world_host,
+            config_.world_port,
+            [c, id = shard_id_](beast::error_code ec, tcp::resolver::results_type r) {
+                if (ec) {
+                    return;
+                }
+                c->stream.expires_after(std::chrono::seconds(5));
+                c->stream.async_connect(r, [c, id](beast::error_code cec, const tcp::endpoint&) {
+                    if (cec) {
+                        log(log_level::warn, "shard " + id + ": the world is unreachable");
+                        return;
+                    }
+                    http::async_write(
+                        c->stream,
+                        c->req,
+                        [c, id](beast::error_code wec, std::size_t) {
+                            if (wec) {
+                                return;
+                            }
+                            http::async_read(
+                                c->stream,
+                                c->buffer,
+                                c->res,
+                                [c, id](beast::error_code rec, std::size_t) {
+                                    if (!rec && c->res.result_int() != 200) {
+                                        log(log_level::warn,
+                                            "shard " + id + ": Failed to update World stats: " +
+                                                std::to_string(c->res.result_int()) + " - " +
+                                                c->res.body());
+                                    }
+                                }
+                            );
+                        }
+                    );
+                });
+            }
+        );
+    }
+
+    net::io_context& ioc_;
+    const shard_config& config_;
+    std::string shard_id_;
+    std::string main_room_;
+    std::string world_id_;
+    std::unique_ptr<websocket::stream<beast::tcp_stream>> upstream_;
+    std::unique_ptr<frame_writer<websocket::stream<beast::tcp_stream>>> writer_;
+    beast::flat_buffer upstream_buffer_;
+    bool upstream_open_ = false;
+    bool connecting_ = false;
+    std::vector<std::shared_ptr<const std::string>> waiting_;
+    std::map<std::string, std::shared_ptr<client_socket>> clients_;
+    net::steady_timer stats_timer_;
+    std::size_t last_reported_ = static_cast<std::size_t>(-1);
+};
+
+void client_socket::start(
+    http::request<http::string_body> req, std::shared_ptr<shard_room> room, std::string private_id
+) {
+    room_ = std::move(room);
+    private_id_ = std::move(private_id);
+    ws_.read_message_max(config_.max_frame_bytes);
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
+    ws_.async_accept(*shared_req, [self = shared_from_this(), shared_req](beast::error_code ec) {
+        if (ec) {
+            return;
+        }
+        self->open_ = true;
+        self->room_->client_joined(self, *shared_req);
+        self->read();
+    });
+}
+
+void client_socket::read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec) {
+            self->open_ = false;
+            self->room_->client_left(*self);
+            return;
+        }
+        std::string text = beast::buffers_to_string(self->buffer_.data());
+        self->buffer_.consume(self->buffer_.size());
+        self->room_->client_message(*self, text);
+        self->read();
+    });
+}
+
+// Accepts connections: /parties/shard/<shardId> WebSockets, and HTTP forwarded to the room.
+class shard_server {
+public:
+    shard_server(net::io_context& ioc, shard_config config)
+        : ioc_(ioc),
+          config_(std::move(config)),
+          acceptor_(ioc, tcp::endpoint(net::ip::make_address(config_.address), config_.port)) {}
+
+    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+    void start() { accept(); }
+    void stop() {
+        beast::error_code ignored;
+        acceptor_.close(ignored);
+    }
+
+private:
+    void accept() {
+        acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+            if (ec) {
+                return;
+            }
+            serve(std::move(socket));
+            accept();
+        });
+    }
+
+    struct pending {
+        beast::tcp_stream stream;
+        beast::flat_buffer buffer;
+        http::request<http::string_body> req;
+    };
+
+    void serve(tcp::socket socket) {
+        auto p = std::make_shared<pending>(pending{beast::tcp_stream(std::move(socket)), {}, {}});
+        p->stream.expires_after(std::chrono::seconds(10));
+        http::async_read(
+            p->stream,
+            p->buffer,
+            p->req,
+            [this, p](beast::error_code ec, std::size_t) {
+                if (ec) {
+                    return;
+                }
+                route(p);
+            }
+        );
+    }
+
+    void route(const std::shared_ptr<pending>& p) {
+        std::string target(p->req.target());
+        std::string path = target.substr(0, target.find('?'));
+        std::vector<std::string> parts;
+        for (std::size_t start = 1; start <= path.size();) {
+            auto slash = path.find('/', start);
+            auto end = slash == std::string::npos ? path.size() : slash;
+            if (end > start) {
+                parts.push_back(signe::percent_decode(path.substr(start, end - start)));
+            }
+            start = end + 1;
+        }
+        if (parts.size() < 3 || parts[0] != "parties" || parts[1] != "shard") {
+            return reply(p, http::status::not_found, "Not Found");
+        }
+        auto room = room_for(parts[2]);
+        if (websocket::is_upgrade(p->req)) {
+            p->stream.expires_never();
+            auto query = signe::parse_query(
+                target.find('?') == std::string::npos
+                    ? ""
+                    : std::string_view(target).substr(target.find('?') + 1)
+            );
+            std::string private_id;
+            for (const char* key : {"id", "_pk"}) {
+                if (auto v = query.get(key); v && private_id.empty()) {
+                    private_id = std::string(*v);
+                }
+            }
+            if (private_id.empty()) {
+                private_id = random_token(16);
+            }
+            auto client = std::make_shared<client_socket>(p->stream.release_socket(), config_);
+            client->start(std::move(p->req), room, private_id);
+            return;
+        }
+        reply(p, http::status::not_found, "Not Found");  // HTTP through shards: not served yet
+    }
+
+    void reply(const std::shared_ptr<pending>& p, http::status status, std::string body) {
+        auto res = std::make_shared<http::response<http::string_body>>(status, p->req.version());
+        res->set(http::field::content_type, "text/plain");
+        res->body() = std::move(body);
+        res->keep_alive(false);
+        res->prepare_payload();
+        http::async_write(p->stream, *res, [p, res](beast::error_code, std::size_t) {
+            beast::error_code ignored;
+            p->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        });
+    }
+
+    std::shared_ptr<shard_room> room_for(const std::string& shard_id) {
+        auto it = rooms_.find(shard_id);
+        if (it != rooms_.end()) {
+            return it->second;
+        }
+        auto room = std::make_shared<shard_room>(ioc_, config_, shard_id);
+        rooms_.emplace(shard_id, room);
+        room->start();
+        return room;
+    }
+
+    net::io_context& ioc_;
+    shard_config config_;
+    tcp::acceptor acceptor_;
+    std::map<std::string, std::shared_ptr<shard_room>> rooms_;
+};
+
+// "http://host:port" -> host, port.
+std::pair<std::string, std::string> host_port(const std::string& url, const char* flag) {
+    auto parsed = boost::urls::parse_uri(url);
+    if (!parsed || parsed->host().empty()) {
+        throw std::invalid_argument(
+            std::string(flag) + ": expected http://host:port, got '" + url + "'"
+        );
+    }
+    return {std::string(parsed->host()), parsed->has_port() ? std::string(parsed->port()) : "80"};
+}
+
+shard_config read_config(int argc, char** argv) {
+    shard_config c;
+    if (const char* v = std::getenv("PORT"); v != nullptr && *v != '\0') {
+        c.port = static_cast<std::uint16_t>(std::stoul(v));
+    }
+    if (const char* v = std::getenv("SHARD_SECRET"); v != nullptr) {
+        c.secret = v;
+    }
+    std::string upstream = std::getenv("SIGNE_UPSTREAM") != nullptr ? std::getenv("SIGNE_UPSTREAM")
+                                                                    : "http://127.0.0.1:3000";
+    std::string world = std::getenv("SIGNE_WORLD") != nullptr ? std::getenv("SIGNE_WORLD") : "";
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        auto eq = arg.find('=');
+        std::string name(arg.substr(0, eq));
+        std::string value(eq == std::string_view::npos ? "" : arg.substr(eq + 1));
+        if (name == "--port") {
+            c.port = static_cast<std::uint16_t>(std::stoul(value));
+        } else if (name == "--address") {
+            c.address = value;
+        } else if (name == "--upstream") {
+            upstream = value;
+        } else if (name == "--world") {
+            world = value;
+        } else if (name == "--stats-interval") {
+            c.stats_interval = std::chrono::milliseconds(std::stoll(value));
+        } else {
+            throw std::invalid_argument(
+                "unknown flag '" + name +
+                "' (known: --port, --address, --upstream, --world, --stats-interval)"
+            );
+        }
+    }
+    if (c.secret.empty()) {
+        throw std::invalid_argument(
+            "SHARD_SECRET is not set: the room server accepts only shards that present it"
+        );
+    }
+    std::tie(c.upstream_host, c.upstream_port) = host_port(upstream, "--upstream");
+    if (!world.empty()) {
+        std::tie(c.world_host, c.world_port) = host_port(world, "--world");
+    }
+    return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    shard_config config = read_config(argc, argv);
+    net::io_context ioc;
+    shard_server server(ioc, config);
+    server.start();
+    net::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](beast::error_code, int) {
+        server.stop();
+        ioc.stop();
+    });
+    std::cout << "signe-shard listening on http://" << config.address << ":" << server.port()
+              << std::endl;
+    ioc.run();
+    return 0;
+} catch (const std::exception& e) {
+    std::cerr << "signe-shard: " << e.what() << std::endl;
+    return 2;
+}
