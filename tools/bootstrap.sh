@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang-format git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libssl-dev
+  redis-server libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm
   python3  # node-gyp builds better-sqlite3 for tests/storage/interop

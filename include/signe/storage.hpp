@@ -79,8 +79,9 @@ private:
     std::map<storage_key, std::map<std::string, json::value, std::less<>>> rooms_;
 };
 
-// Picks a backend from a spec string: "memory", "sqlite:<path>" (later "redis://..."). Throws
-// std::invalid_argument with a readable message for anything else.
+// Picks a backend from a spec string: "memory", "sqlite:<path>" or "redis://host:port[/db]"
+// (<signe/storage_redis.hpp>; connects at once and throws redis_error when Redis cannot be
+// reached). Throws std::invalid_argument with a readable message for anything else.
 std::shared_ptr<storage_backend> make_storage(std::string_view spec);
 
 }  // namespace signe

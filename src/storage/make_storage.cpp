@@ -1,4 +1,5 @@
 #include <signe/storage.hpp>
+#include <signe/storage_redis.hpp>
 #include <signe/storage_sqlite.hpp>
 
 #include <stdexcept>
@@ -19,9 +20,13 @@ std::shared_ptr<storage_backend> make_storage(std::string_view spec) {
         }
         return std::make_shared<sqlite_storage>(sqlite_options{.path = std::string(path)});
     }
+    if (spec.starts_with("redis://") || spec.starts_with("rediss://")) {
+        return std::make_shared<redis_storage>(redis_storage_options_from_url(spec));
+    }
     throw std::invalid_argument(
         "Unknown storage \"" + std::string(spec) +
-        "\": expected \"memory\" or \"sqlite:<path>\" (for example sqlite:./signe.sqlite)"
+        "\": expected \"memory\" or \"sqlite:<path>\" (for example sqlite:./signe.sqlite), or "
+        "\"redis://host:port[/db]\" (for example redis://127.0.0.1:6379)"
     );
 }
 

@@ -553,7 +553,7 @@ TEST(MakeStorage, BuildsTheBackendASpecNames) {
 }
 
 TEST(MakeStorage, RejectsAnythingElseListingTheAcceptedForms) {
-    for (std::string spec : {"", "Memory", "redis://localhost", "sqlite", "postgres:x"}) {
+    for (std::string spec : {"", "Memory", "redis:localhost", "sqlite", "postgres:x"}) {
         auto message = what_of([&] { make_storage(spec); });
         EXPECT_NE(message.find("\"memory\" or \"sqlite:<path>\""), std::string::npos) << message;
         EXPECT_THROW(make_storage(spec), std::invalid_argument);

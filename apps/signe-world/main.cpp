@@ -1,0 +1,65 @@
+// signe-world: the World of a deployment. Serves /parties/world/<worldId>/{connect,
+// register-room,update-shard,scale-room} for any world id matching world-{worldId}.
+//
+//     AUTH_JWT_SECRET=... SHARD_SECRET=... signe-world --port=3100
+//
+// Flags: the server's (--port, --address, --threads, ...) plus --shard-timeout=SECONDS (a shard
+// silent this long is removed; default 300), --cleanup-every=SECONDS (default 60) and
+// --seat-ttl=MS (default 10000).
+
+#include <signe/server.hpp>
+#include <signe/world.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+long long number_flag(std::string_view arg, std::string_view name) {
+    std::string text(arg.substr(name.size()));
+    std::size_t used = 0;
+    long long v = std::stoll(text, &used);
+    if (used != text.size() || v < 0) {
+        throw std::invalid_argument("bad value in " + std::string(arg));
+    }
+    return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    signe::world::world_options world = signe::world::world_options::from_env();
+    std::vector<char*> server_args{argv[0]};
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg.starts_with("--shard-timeout=")) {
+            world.inactive_after = std::chrono::seconds(number_flag(arg, "--shard-timeout="));
+        } else if (arg.starts_with("--cleanup-every=")) {
+            world.cleanup_every = std::chrono::seconds(number_flag(arg, "--cleanup-every="));
+        } else if (arg.starts_with("--seat-ttl=")) {
+            world.seat_ttl = std::chrono::milliseconds(number_flag(arg, "--seat-ttl="));
+        } else {
+            server_args.push_back(argv[i]);
+        }
+    }
+    if (world.jwt_secret.empty()) {
+        std::fprintf(stderr, "signe-world: AUTH_JWT_SECRET env variable is not set\n");
+        return 2;
+    }
+    if (world.shard_secret.empty()) {
+        std::fprintf(stderr, "signe-world: SHARD_SECRET env variable is not set\n");
+        return 2;
+    }
+    signe::server_config config =
+        signe::config_from_args(static_cast<int>(server_args.size()), server_args.data());
+    signe::server server{config};
+    server.add_room(signe::world::definition(std::move(world)));
+    return server.run_until_signal();
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "signe-world: %s\n", e.what());
+    return 2;
+}
