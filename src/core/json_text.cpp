@@ -46,19 +46,53 @@ void append_string(std::string& out, std::string_view s) {
     out.push_back('"');
 }
 
+// Numbers as JavaScript's Number#toString writes them: the shortest digits that round-trip, in
+// plain notation for 1e-7 <= |d| < 1e21 and as "1e+21" / "1.5e-7" outside.
 void append_double(std::string& out, double d) {
     if (!std::isfinite(d)) {
         out.append("null");  // as JSON.stringify does
         return;
     }
-    char buf[32];
-    std::to_chars_result r{};
-    if (std::trunc(d) == d && std::fabs(d) < 9007199254740992.0) {
-        r = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(d));
-    } else {
-        r = std::to_chars(buf, buf + sizeof buf, d);
+    if (d == 0) {
+        out.push_back('0');  // -0 too
+        return;
     }
-    out.append(buf, r.ptr);
+    char buf[40];
+    auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+    std::string_view sci(buf, static_cast<std::size_t>(r.ptr - buf));  // "-1.2345e+02"
+    bool negative = sci.front() == '-';
+    if (negative) {
+        sci.remove_prefix(1);
+    }
+    auto e = sci.find('e');
+    std::string digits;
+    for (char c : sci.substr(0, e)) {
+        if (c != '.') {
+            digits.push_back(c);
+        }
+    }
+    int exponent = std::stoi(std::string(sci.substr(e + 1)));
+    if (negative) {
+        out.push_back('-');
+    }
+    int n = static_cast<int>(digits.size());
+    if (exponent >= 21 || exponent <= -7) {
+        out.push_back(digits[0]);
+        if (n > 1) {
+            out.push_back('.');
+            out.append(digits, 1);
+        }
+        out.push_back('e');
+        out.push_back(exponent < 0 ? '-' : '+');
+        out.append(std::to_string(exponent < 0 ? -exponent : exponent));
+    } else if (exponent >= n - 1) {
+        out.append(digits).append(static_cast<std::size_t>(exponent - (n - 1)), '0');
+    } else if (exponent >= 0) {
+        out.append(digits, 0, static_cast<std::size_t>(exponent + 1)).push_back('.');
+        out.append(digits, static_cast<std::size_t>(exponent + 1));
+    } else {
+        out.append("0.").append(static_cast<std::size_t>(-exponent - 1), '0').append(digits);
+    }
 }
 
 }  // namespace

@@ -461,7 +461,8 @@ bool upgrade_to_room(server::impl& srv, tcp::socket& socket, http_request req) {
         return false;
     }
     if (is_shard_upgrade(req)) {
-        return shard_credentials_ok(srv, req) && start_shard_link(srv, host, socket, std::move(req));
+        return shard_credentials_ok(srv, req) &&
+               start_shard_link(srv, host, socket, std::move(req));
     }
     // Move the socket onto its room's strand: from now on this connection lives there.
     auto protocol = socket.local_endpoint().protocol();
