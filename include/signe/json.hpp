@@ -26,4 +26,9 @@ namespace signe {
 std::string to_text(const json::value& value);
 void append_text(std::string& out, const json::value& value);
 
+// JSON text read as JavaScript's JSON.parse reads it: every number correctly rounded (Boost.JSON
+// 1.81's parser may be one unit in the last place off for about one double in eight that
+// JSON.stringify writes) and nesting up to 1024 levels. Used for every frame and body.
+json::value parse_json(std::string_view text, boost::system::error_code& ec);
+
 }  // namespace signe

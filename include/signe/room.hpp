@@ -694,7 +694,7 @@ public:
             std::optional<json::value> parsed;
             if (!req.body.empty()) {
                 boost::system::error_code ec;
-                parsed = json::parse(req.body, ec);
+                parsed = parse_json(req.body, ec);
                 if (ec) {
                     unreadable = true;
                     return std::nullopt;

@@ -1,3 +1,5 @@
+#include "storage/json_read.hpp"
+
 #include <signe/json.hpp>
 
 #include <charconv>
@@ -159,6 +161,10 @@ std::string to_text(const json::value& value) {
     out.reserve(64);
     append_text(out, value);
     return out;
+}
+
+json::value parse_json(std::string_view text, boost::system::error_code& ec) {
+    return detail::parse_json_exact(text, ec);
 }
 
 }  // namespace signe

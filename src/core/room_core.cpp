@@ -517,7 +517,7 @@ void room_core::drain_inbox(const connection_ptr& conn) {
 
 void room_core::process(const connection_ptr& conn, const std::string& text) {
     boost::system::error_code ec;
-    json::value parsed = json::parse(text, ec);
+    json::value parsed = parse_json(text, ec);
     const json::object* obj = ec ? nullptr : parsed.if_object();
     const json::value* action = obj ? obj->if_contains("action") : nullptr;
     if (action == nullptr || !action->is_string()) {

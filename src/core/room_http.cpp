@@ -69,7 +69,7 @@ void room_core::transfer_endpoint(request& req, std::function<void(response)>& d
         return;
     }
     boost::system::error_code ec;
-    json::value body = json::parse(req.body, ec);
+    json::value body = parse_json(req.body, ec);
     if (ec || !body.is_object()) {
         done(finished(std::move(response{}.server_error("Failed to restore session"))));
         return;

@@ -162,7 +162,7 @@ private:
 
     void dispatch(const std::string& text) {
         boost::system::error_code ec;
-        json::value frame = json::parse(text, ec);
+        json::value frame = parse_json(text, ec);
         const json::object* o = ec ? nullptr : frame.if_object();
         if (o == nullptr) {
             log(log_level::warn, "shard " + shard_id_ + ": dropped a malformed frame");

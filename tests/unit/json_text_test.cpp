@@ -47,3 +47,23 @@ TEST(json_text, containers_keep_their_order) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(json_text, numbers_read_and_written_back_are_unchanged) {
+    for (const char* text :
+         {"49.300000000000004",
+          "0.1",
+          "1e-7",
+          "123456789012345680000",
+          "5e-324",
+          "-2.5",
+          "1.7976931348623157e+308"}) {
+        boost::system::error_code ec;
+        signe::json::value v = signe::parse_json(text, ec);
+        ASSERT_FALSE(ec) << text;
+        EXPECT_EQ(signe::to_text(v), text);
+    }
+}
+
+}  // namespace
