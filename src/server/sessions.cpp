@@ -15,6 +15,8 @@
 
 #include <deque>
 #include <fstream>
+#include <memory>
+#include <span>
 #include <sstream>
 
 namespace signe {
@@ -126,6 +128,163 @@ std::optional<http_response> static_file(
     return out;
 }
 
+// The TCP stream under a session's WebSocket. The session writes its text frames itself, many
+// per system call (one write per frame was the server's bottleneck: docs/performance.md);
+// Beast still writes the handshake answer, pongs and close frames through async_write_some.
+// Every write is written whole before the next one starts, so the two never interleave.
+class frame_stream {
+public:
+    using executor_type = beast::tcp_stream::executor_type;
+
+    explicit frame_stream(tcp::socket socket) : next_(std::move(socket)) {}
+
+    executor_type get_executor() noexcept { return next_.get_executor(); }
+    beast::tcp_stream& next_layer() noexcept { return next_; }
+    const beast::tcp_stream& next_layer() const noexcept { return next_; }
+
+    template <class MutableBuffers, class Handler>
+    auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
+        return next_.async_read_some(buffers, std::forward<Handler>(handler));
+    }
+
+    // Beast's writes: all of `buffers`, once the write in progress (if any) is done.
+    template <class ConstBuffers, class Handler>
+    auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
+        return net::async_initiate<Handler, void(beast::error_code, std::size_t)>(
+            [this](auto h, const ConstBuffers& b) { write_whole(b, std::move(h)); },
+            handler,
+            buffers
+        );
+    }
+
+    // The session's batches, under the same rule.
+    template <class Handler>
+    void async_write_all(std::span<const net::const_buffer> buffers, Handler handler) {
+        write_whole(buffers, std::move(handler));
+    }
+
+private:
+    struct waiting {
+        virtual ~waiting() = default;
+        virtual void start() = 0;
+    };
+    template <class Fn>
+    struct waiting_fn final : waiting {
+        explicit waiting_fn(Fn f) : fn(std::move(f)) {}
+        void start() override { fn(); }
+        Fn fn;
+    };
+
+    template <class ConstBuffers, class Handler>
+    void write_whole(const ConstBuffers& buffers, Handler handler) {
+        auto start = [this, buffers, handler = std::move(handler)]() mutable {
+            net::async_write(
+                next_.socket(),
+                buffers,
+                [this, handler = std::move(handler)](beast::error_code ec, std::size_t n) mutable {
+                    start_next();
+                    auto ex = net::get_associated_executor(handler, next_.get_executor());
+                    net::dispatch(ex, beast::bind_front_handler(std::move(handler), ec, n));
+                }
+            );
+        };
+        if (writing_) {
+            waiting_.push_back(std::make_unique<waiting_fn<decltype(start)>>(std::move(start)));
+            return;
+        }
+        writing_ = true;
+        start();
+    }
+
+    void start_next() {
+        writing_ = false;
+        if (!waiting_.empty()) {
+            auto next = std::move(waiting_.front());
+            waiting_.pop_front();
+            writing_ = true;
+            next->start();
+        }
+    }
+
+    beast::tcp_stream next_;
+    bool writing_ = false;
+    std::deque<std::unique_ptr<waiting>> waiting_;
+};
+
+// Closing the WebSocket closes the TCP stream underneath (found by Beast through ADL).
+template <class Handler>
+void async_teardown(beast::role_type role, frame_stream& stream, Handler&& handler) {
+    using websocket::async_teardown;
+    async_teardown(role, stream.next_layer(), std::forward<Handler>(handler));
+}
+
+// Queued frames as one write: headers and small payloads copied together, large payloads
+// referenced where they are (the frame encoded once for the whole room).
+struct frame_batch {
+    static constexpr std::size_t copy_below = 1024;
+    static constexpr std::size_t max_bytes = 256 * 1024;
+    static constexpr std::size_t max_buffers = 64;  // what Asio passes to one sendmsg
+
+    std::string bytes;
+    std::vector<net::const_buffer> buffers;
+    std::size_t frames = 0;
+};
+
+void append_text_frame_header(std::string& out, std::size_t size) {
+    out.push_back(static_cast<char>(0x81));  // FIN, text: one unfragmented message
+    if (size < 126) {
+        out.push_back(static_cast<char>(size));
+    } else if (size <= 0xFFFF) {
+        out.push_back(static_cast<char>(126));
+        out.push_back(static_cast<char>(size >> 8));
+        out.push_back(static_cast<char>(size & 0xFF));
+    } else {
+        out.push_back(static_cast<char>(127));
+        for (int shift = 56; shift >= 0; shift -= 8) {
+            out.push_back(static_cast<char>((static_cast<std::uint64_t>(size) >> shift) & 0xFF));
+        }
+    }
+}
+
+std::unique_ptr<frame_batch> take_batch(const std::deque<frame_ptr>& queue) {
+    struct piece {
+        const char* external;  // nullptr: a range of batch->bytes
+        std::size_t offset;
+        std::size_t size;
+    };
+    auto batch = std::make_unique<frame_batch>();
+    std::vector<piece> pieces;
+    std::size_t run_start = 0;
+    std::size_t payload = 0;
+    auto end_run = [&] {
+        if (batch->bytes.size() > run_start) {
+            pieces.push_back({nullptr, run_start, batch->bytes.size() - run_start});
+        }
+        run_start = batch->bytes.size();
+    };
+    for (const auto& frame : queue) {
+        if (batch->frames > 0 && (payload + frame->size() > frame_batch::max_bytes ||
+                                  pieces.size() + 3 > frame_batch::max_buffers)) {
+            break;
+        }
+        append_text_frame_header(batch->bytes, frame->size());
+        if (frame->size() < frame_batch::copy_below) {
+            batch->bytes.append(*frame);
+        } else {
+            end_run();
+            pieces.push_back({frame->data(), 0, frame->size()});
+        }
+        payload += frame->size();
+        ++batch->frames;
+    }
+    end_run();
+    for (const auto& p : pieces) {
+        const char* data = p.external != nullptr ? p.external : batch->bytes.data() + p.offset;
+        batch->buffers.emplace_back(data, p.size);
+    }
+    return batch;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -145,6 +304,8 @@ public:
     ~ws_session() override { --srv_.connections_open; }
 
     void start(http_request req) {
+        beast::error_code ignored;  // frames go out as soon as they are written, not after an ACK
+        beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
         websocket::stream_base::timeout timeouts =
             websocket::stream_base::timeout::suggested(beast::role_type::server);
         timeouts.handshake_timeout = srv_.config.limits.handshake_timeout;
@@ -224,18 +385,23 @@ private:
         read();
     }
 
+    // Everything queued (up to a batch) goes out in one write.
     void write_next() {
         if (writing_ || queue_.empty()) {
             return;
         }
         writing_ = true;
-        ws_.text(true);
-        ws_.async_write(
-            net::buffer(*queue_.front()),
-            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        auto batch = take_batch(queue_);
+        const frame_batch* sending = batch.get();
+        ws_.next_layer().async_write_all(
+            sending->buffers,
+            [self = shared_from_this(),
+             batch = std::move(batch)](beast::error_code ec, std::size_t) {
                 self->writing_ = false;
-                self->queued_bytes_ -= self->queue_.front()->size();
-                self->queue_.pop_front();
+                for (std::size_t i = 0; i < batch->frames; ++i) {
+                    self->queued_bytes_ -= self->queue_.front()->size();
+                    self->queue_.pop_front();
+                }
                 if (ec || self->finished_) {
                     self->abort();
                     self->queue_.clear();
@@ -270,7 +436,7 @@ private:
         open_ = false;
         if (!writing_) {
             queue_.clear(
-            );  // an in-flight write still owns the front frame: it clears on completion
+            );  // an in-flight write still owns the front frames: they clear on completion
             queued_bytes_ = 0;
         }
         host_->core.leave(shared_from_this());
@@ -278,7 +444,7 @@ private:
 
     server::impl& srv_;
     std::shared_ptr<room_host> host_;
-    websocket::stream<beast::tcp_stream> ws_;
+    websocket::stream<frame_stream> ws_;
     beast::flat_buffer buffer_;
     std::deque<frame_ptr> queue_;
     std::size_t queued_bytes_ = 0;

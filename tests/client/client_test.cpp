@@ -10,13 +10,18 @@
 #include <signe/client.hpp>
 #include <signe/server.hpp>
 
+#include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -72,6 +77,11 @@ struct op_msg {
     }
 };
 
+struct flood_msg {
+    int count = 0;
+    static auto fields() { return signe::fields(signe::field("count", &flood_msg::count)); }
+};
+
 struct shout_msg {
     std::string text;
     static auto fields() { return signe::fields(signe::field("text", &shout_msg::text)); }
@@ -104,7 +114,8 @@ public:
             .action("op", &mirror_room::op)
             .action("dump", &mirror_room::dump)
             .action("kick", &mirror_room::kick)
-            .action("shout", &mirror_room::shout);
+            .action("shout", &mirror_room::shout)
+            .action("flood", &mirror_room::flood);
     }
 
     void op(player& me, const op_msg& m) {
@@ -167,6 +178,17 @@ public:
     void kick(signe::connection& from, const value&) { from.close(1000, "kicked"); }
 
     void shout(const shout_msg& m) { broadcast({{"type", "shout"}, {"value", m.text}}); }
+
+    // Many small frames to the sender, with a large one every 100 (written by reference, not
+    // copied, by the server's batched write path).
+    void flood(signe::connection& from, const flood_msg& m) {
+        for (int i = 0; i < m.count; ++i) {
+            send(from, {{"type", "tick"}, {"value", i}});
+            if (i % 100 == 99) {
+                send(from, {{"type", "big"}, {"value", std::string(70'000, 'x')}});
+            }
+        }
+    }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -483,6 +505,75 @@ TEST(client, refuses_tls_and_builds_the_partysocket_target) {
     o.party = "";
     signe::client p(o);
     EXPECT_EQ(p.target(), "/party/r?_pk=s%201&id=s%201&name=Sam");
+}
+
+// The server writes data frames in batches and Beast writes pongs on the same socket: pings sent
+// while frames stream must get their pongs, and every frame must arrive whole and in order.
+TEST(server_write_path, frames_stay_whole_and_ordered_while_pings_are_answered) {
+    namespace beast = boost::beast;
+    namespace websocket = beast::websocket;
+    running_server srv;
+    boost::asio::io_context ioc;
+    websocket::stream<boost::asio::ip::tcp::socket> ws(ioc);
+    auto port = srv.host().substr(srv.host().find(':') + 1);
+    boost::asio::connect(
+        ws.next_layer(), boost::asio::ip::tcp::resolver(ioc).resolve("127.0.0.1", port)
+    );
+    ws.handshake(srv.host(), "/parties/main/mirror-flood?id=raw");
+    int pongs = 0;
+    ws.control_callback([&](websocket::frame_type kind, beast::string_view) {
+        pongs += kind == websocket::frame_type::pong ? 1 : 0;
+    });
+    beast::flat_buffer buffer;
+    ws.read(buffer);  // the initial sync
+    buffer.clear();
+    constexpr int count = 3000;
+    ws.write(boost::asio::buffer(std::string(R"({"action":"flood","value":{"count":3000}})")));
+
+    int ticks = 0;
+    int bigs = 0;
+    int pings = 0;
+    bool in_order = true;
+    bool done = false;
+    const std::string dump = R"({"action":"dump","value":null})";
+    // Pings one after another; after the last, a dump whose answer comes after every pong.
+    std::function<void()> ping_next = [&] {
+        if (pings == 100) {
+            ws.async_write(boost::asio::buffer(dump), [](beast::error_code, std::size_t) {});
+            return;
+        }
+        ++pings;
+        ws.async_ping({}, [&](beast::error_code ec) {
+            if (!ec) {
+                ping_next();
+            }
+        });
+    };
+    std::function<void(beast::error_code, std::size_t)> on_read = [&](beast::error_code ec,
+                                                                      std::size_t) {
+        ASSERT_FALSE(ec) << ec.message();
+        value frame = signe::json::parse(beast::buffers_to_string(buffer.data()));
+        buffer.clear();
+        if (frame.at("type") == value("tick")) {
+            in_order = in_order && frame.at("value") == value(ticks);
+            ++ticks;
+        } else if (frame.at("type") == value("big")) {
+            bigs += frame.at("value").as_string().size() == 70'000 ? 1 : 0;
+        } else if (frame.at("type") == value("state")) {
+            done = true;
+            return;
+        }
+        ws.async_read(buffer, on_read);
+    };
+    ws.async_read(buffer, on_read);
+    ping_next();
+    ioc.run_for(timeout);
+    EXPECT_TRUE(done);
+    EXPECT_EQ(ticks, count);
+    EXPECT_TRUE(in_order);
+    EXPECT_EQ(bigs, count / 100);
+    EXPECT_GT(pings, 0);
+    EXPECT_EQ(pongs, pings);
 }
 
 // ---------------------------------------------------------------------------------------------
