@@ -5,6 +5,7 @@
 #include "histogram.hpp"
 #include "proc_stats.hpp"
 #include "ws_frames.hpp"
+#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -675,6 +676,8 @@ private:
         action_start_ = now;
         action_end_ = now + seconds_to_us(options_.duration_s);
         cpu_start_ = thread_cpu_seconds();
+        machine_start_ = machine_process_seconds();
+        self_start_ = sample_process(static_cast<int>(getpid()));
         if (pinned_cpu_ >= 0) {
             core_start_ = sample_cpu(pinned_cpu_);
         }
@@ -747,6 +750,8 @@ private:
 
     void finish() {
         cpu_end_ = thread_cpu_seconds();
+        machine_end_ = machine_process_seconds();
+        self_end_ = sample_process(static_cast<int>(getpid()));
         if (pinned_cpu_ >= 0) {
             core_end_ = sample_cpu(pinned_cpu_);
         }
@@ -844,7 +849,25 @@ private:
         if (options_.server_pid > 0) {
             out["server"] = server_report();
         }
+        out["background_cpu_s"] = background_cpu();
         return out;
+    }
+
+    // CPU time that neither the generator nor the server used while measuring: other programs
+    // on the machine, which disturb the figures (null when unknown).
+    json::value background_cpu() const {
+        if (!machine_start_ || !machine_end_ || !self_start_ || !self_end_) {
+            return nullptr;
+        }
+        double others = (*machine_end_ - *machine_start_) -
+                        (self_end_->tick_seconds - self_start_->tick_seconds);
+        if (options_.server_pid > 0) {
+            if (!server_connected_ || !server_after_) {
+                return nullptr;
+            }
+            others -= server_after_->tick_seconds - server_connected_->tick_seconds;
+        }
+        return std::round(std::max(0.0, others) * 100) / 100;
     }
 
     json::value server_report() const {
@@ -928,6 +951,10 @@ private:
     int pinned_cpu_ = pinned_cpu();
     std::optional<cpu_times> core_start_;
     std::optional<cpu_times> core_end_;
+    std::optional<double> machine_start_;
+    std::optional<double> machine_end_;
+    std::optional<process_sample> self_start_;
+    std::optional<process_sample> self_end_;
 
     // The frame being scanned.
     client_conn* current_ = nullptr;

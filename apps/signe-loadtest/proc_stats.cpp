@@ -65,9 +65,8 @@ std::optional<process_sample> sample_process(int pid) {
     std::stringstream status;
     status << status_file.rdbuf();
     process_sample s;
-    s.cpu_seconds = schedstat_seconds(base).value_or(
-        static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK))
-    );
+    s.tick_seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    s.cpu_seconds = schedstat_seconds(base).value_or(s.tick_seconds);
     s.rss_kb = status_kb(status.str(), "VmRSS");
     s.peak_kb = status_kb(status.str(), "VmHWM");
     return s;
@@ -119,6 +118,22 @@ std::optional<cpu_times> sample_cpu(int cpu) {
         return t;
     }
     return std::nullopt;
+}
+
+}  // namespace signe::loadtest
+
+namespace signe::loadtest {
+
+std::optional<double> machine_process_seconds() {
+    std::ifstream stat("/proc/stat");
+    std::string label;
+    std::uint64_t user = 0;
+    std::uint64_t nice = 0;
+    std::uint64_t system = 0;
+    if (!(stat >> label >> user >> nice >> system) || label != "cpu") {
+        return std::nullopt;
+    }
+    return static_cast<double>(user + nice + system) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace signe::loadtest

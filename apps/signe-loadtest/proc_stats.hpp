@@ -8,7 +8,8 @@
 namespace signe::loadtest {
 
 struct process_sample {
-    double cpu_seconds = 0;     // user + system, all threads
+    double cpu_seconds = 0;     // user + system, all threads (nanosecond schedstat when known)
+    double tick_seconds = 0;    // the same from /proc/<pid>/stat ticks, comparable to /proc/stat
     std::uint64_t rss_kb = 0;   // VmRSS
     std::uint64_t peak_kb = 0;  // VmHWM
 };
@@ -29,5 +30,10 @@ struct cpu_times {
     std::uint64_t total = 0;
 };
 std::optional<cpu_times> sample_cpu(int cpu);
+
+// Seconds every CPU together spent running processes (user, nice, system: not interrupts),
+// from the "cpu" line of /proc/stat. With the CPU time of the processes under test, it tells
+// how much else ran during a measurement.
+std::optional<double> machine_process_seconds();
 
 }  // namespace signe::loadtest
