@@ -5,10 +5,13 @@
 //
 // Flags: the server's (--port, --address, --threads, ...) plus --shard-timeout=SECONDS (a shard
 // silent this long is removed; default 300), --cleanup-every=SECONDS (default 60) and
-// --seat-ttl=MS (default 10000).
+// --seat-ttl=MS (default 10000) and --registry=memory|redis://host:port[/db][?prefix=...] (where
+// rooms, shards and seats live; default $SIGNE_WORLD_REGISTRY, else memory: several World
+// processes serving one world id need the same Redis).
 
 #include <signe/server.hpp>
 #include <signe/world.hpp>
+#include <signe/world_redis_registry.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -40,6 +43,9 @@ int main(int argc, char** argv) try {
             world.inactive_after = std::chrono::seconds(number_flag(arg, "--shard-timeout="));
         } else if (arg.starts_with("--cleanup-every=")) {
             world.cleanup_every = std::chrono::seconds(number_flag(arg, "--cleanup-every="));
+        } else if (arg.starts_with("--registry=")) {
+            world.registry_for =
+                signe::world::registry_for_spec(std::string(arg.substr(sizeof("--registry=") - 1)));
         } else if (arg.starts_with("--seat-ttl=")) {
             world.seat_ttl = std::chrono::milliseconds(number_flag(arg, "--seat-ttl="));
         } else {

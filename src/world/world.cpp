@@ -5,6 +5,7 @@
 #include <signe/log.hpp>
 #include <signe/payload.hpp>
 #include <signe/world.hpp>
+#include <signe/world_redis_registry.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -571,6 +572,12 @@ world_options world_options::from_env(world_options defaults) {
     }
     if (const char* v = std::getenv("SHARD_SECRET"); v != nullptr && *v != '\0') {
         defaults.shard_secret = v;
+    }
+    // SIGNE_WORLD_REGISTRY: "memory" (the default) or a redis:// URL shared by World processes.
+    if (const char* v = std::getenv("SIGNE_WORLD_REGISTRY"); v != nullptr && *v != '\0') {
+        if (auto chosen = registry_for_spec(v)) {
+            defaults.registry_for = std::move(chosen);
+        }
     }
     return defaults;
 }
