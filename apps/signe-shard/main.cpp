@@ -208,6 +208,9 @@ public:
         report_stats();
     }
 
+    const std::string& main_room() const { return main_room_; }
+    const std::string& world_id() const { return world_id_; }
+
     void client_message(const client_socket& client, const std::string& text) {
         boost::system::error_code ec;
         json::value payload = json::parse(text, ec);
@@ -539,6 +542,11 @@ private:
             }
             start = end + 1;
         }
+        if (parts.size() >= 3 && parts[0] == "parties" && parts[1] == "world" &&
+            !config_.world_host.empty() && !websocket::is_upgrade(p->req)) {
+            // A gateway for connectionWorld, which asks the world on the host it then connects to.
+            return forward(p, config_.world_host, config_.world_port, target, false);
+        }
         if (parts.size() < 3 || parts[0] != "parties" || parts[1] != "shard") {
             return reply(p, http::status::not_found, "Not Found");
         }
@@ -563,7 +571,112 @@ private:
             client->start(std::move(p->req), room, private_id);
             return;
         }
-        reply(p, http::status::not_found, "Not Found");  // HTTP through shards: not served yet
+        // HTTP for the room: only the part after the shard id goes to /parties/main/<room> (the
+        // original forwarded its own full path, which no route matched).
+        std::string rest;
+        for (std::size_t i = 3; i < parts.size(); ++i) {
+            rest += "/" + parts[i];
+        }
+        auto q = target.find('?');
+        std::string upstream_target = "/parties/main/" + room->main_room() + rest +
+                                      (q == std::string::npos ? "" : target.substr(q));
+        p->req.set("x-shard-id", parts[2]);
+        p->req.set("x-shard-world-id", room->world_id());
+        p->req.set("x-forwarded-by-shard", "true");
+        p->req.set("x-access-shard", config_.secret);
+        beast::error_code ec;
+        auto remote = p->stream.socket().remote_endpoint(ec);
+        p->req.set(
+            "x-original-client-ip", ec ? std::string("unknown") : remote.address().to_string()
+        );
+        forward(p, config_.upstream_host, config_.upstream_port, upstream_target, true);
+    }
+
+    // Sends the request on to host:port at `target` and copies the answer back.
+    void forward(
+        const std::shared_ptr<pending>& p,
+        const std::string& host,
+        const std::string& port,
+        std::string target,
+        bool to_room
+    ) {
+        struct hop {
+            tcp::resolver resolver;
+            beast::tcp_stream stream;
+            http::request<http::string_body> req;
+            http::response<http::string_body> res;
+            beast::flat_buffer buffer;
+        };
+        auto h = std::make_shared<hop>(hop{
+            tcp::resolver(ioc_), beast::tcp_stream(ioc_), std::move(p->req), {}, {}});
+        h->req.target(target);
+        h->req.set(http::field::host, host + ":" + port);
+        h->req.keep_alive(false);
+        h->req.prepare_payload();
+        auto fail = [this, p, to_room] {
+            auto res = std::make_shared<http::response<http::string_body>>(
+                http::status::internal_server_error, 11
+            );
+            res->set(http::field::content_type, "application/json");
+            res->body() = to_room ? R"({"error":"Error forwarding request"})"
+                                  : R"({"error":"World unavailable"})";
+            send(p, res);
+        };
+        h->resolver.async_resolve(
+            host,
+            port,
+            [this, p, h, fail](beast::error_code ec, tcp::resolver::results_type r) {
+                if (ec) {
+                    return fail();
+                }
+                h->stream.expires_after(std::chrono::seconds(10));
+                h->stream.async_connect(
+                    r,
+                    [this, p, h, fail](beast::error_code cec, const tcp::endpoint&) {
+                        if (cec) {
+                            return fail();
+                        }
+                        http::async_write(
+                            h->stream,
+                            h->req,
+                            [this, p, h, fail](beast::error_code wec, std::size_t) {
+                                if (wec) {
+                                    return fail();
+                                }
+                                http::async_read(
+                                    h->stream,
+                                    h->buffer,
+                                    h->res,
+                                    [this, p, h, fail](beast::error_code rec, std::size_t) {
+                                        if (rec) {
+                                            return fail();
+                                        }
+                                        h->res.keep_alive(false);
+                                        send(
+                                            p,
+                                            std::make_shared<http::response<http::string_body>>(
+                                                std::move(h->res)
+                                            )
+                                        );
+                                    }
+                                );
+                            }
+                        );
+                    }
+                );
+            }
+        );
+    }
+
+    void send(
+        const std::shared_ptr<pending>& p,
+        const std::shared_ptr<http::response<http::string_body>>& res
+    ) {
+        res->prepare_payload();
+        http::async_write(p->stream, *res, [p, res](beast::error_code, std::size_t) {
+            beast::error_code ignored;
+            p->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        });
     }
 
     void reply(const std::shared_ptr<pending>& p, http::status status, std::string body) {

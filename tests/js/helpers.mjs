@@ -75,7 +75,7 @@ function waiter(source) {
 
 // Connects the real client (PartySocket + load()) to a room. `options` go to connectionRoom
 // (id, query, ...). The returned object keeps the synced state and every frame received.
-export async function joinRoom(server, roomId, options = {}) {
+export async function joinRoom(server, roomId, options = {}, connect = connectionRoom) {
   const state = {};
   const client = {
     state,
@@ -84,7 +84,7 @@ export async function joinRoom(server, roomId, options = {}) {
     opened: 0,
     closes: [],
   };
-  const room = await connectionRoom(
+  const room = await connect(
     {
       host: server.host,
       party: "main",
