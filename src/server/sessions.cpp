@@ -13,7 +13,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include <deque>
 #include <fstream>
 #include <memory>
 #include <span>
@@ -200,7 +199,7 @@ private:
         writing_ = false;
         if (!waiting_.empty()) {
             auto next = std::move(waiting_.front());
-            waiting_.pop_front();
+            waiting_.erase(waiting_.begin());
             writing_ = true;
             next->start();
         }
@@ -208,7 +207,8 @@ private:
 
     beast::tcp_stream next_;
     bool writing_ = false;
-    std::deque<std::unique_ptr<waiting>> waiting_;
+    std::vector<std::unique_ptr<waiting>>
+        waiting_;  // rarely more than one; empty allocates nothing
 };
 
 // Closing the WebSocket closes the TCP stream underneath (found by Beast through ADL).
@@ -217,6 +217,38 @@ void async_teardown(beast::role_type role, frame_stream& stream, Handler&& handl
     using websocket::async_teardown;
     async_teardown(role, stream.next_layer(), std::forward<Handler>(handler));
 }
+
+// The frames waiting for a socket, oldest first. Unlike std::deque, it allocates nothing until
+// the first frame (idle sockets never get one) and gives its memory back once drained.
+class frame_queue {
+public:
+    bool empty() const { return head_ == items_.size(); }
+    const frame_ptr& front() const { return items_[head_]; }
+    auto begin() const { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+    auto end() const { return items_.end(); }
+    void push_back(frame_ptr frame) { items_.push_back(std::move(frame)); }
+    void pop_front() {
+        items_[head_++].reset();
+        if (head_ == items_.size()) {
+            clear();
+        } else if (head_ >= 64 && head_ * 2 > items_.size()) {
+            items_.erase(items_.begin(), begin());  // keep a long-busy queue from growing
+            head_ = 0;
+        }
+    }
+    void clear() {
+        if (items_.capacity() > 64) {
+            std::vector<frame_ptr>().swap(items_);
+        } else {
+            items_.clear();
+        }
+        head_ = 0;
+    }
+
+private:
+    std::vector<frame_ptr> items_;
+    std::size_t head_ = 0;
+};
 
 // Queued frames as one write: headers and small payloads copied together, large payloads
 // referenced where they are (the frame encoded once for the whole room).
@@ -246,7 +278,7 @@ void append_text_frame_header(std::string& out, std::size_t size) {
     }
 }
 
-std::unique_ptr<frame_batch> take_batch(const std::deque<frame_ptr>& queue) {
+std::unique_ptr<frame_batch> take_batch(const frame_queue& queue) {
     struct piece {
         const char* external;  // nullptr: a range of batch->bytes
         std::size_t offset;
@@ -446,7 +478,7 @@ private:
     std::shared_ptr<room_host> host_;
     websocket::stream<frame_stream> ws_;
     beast::flat_buffer buffer_;
-    std::deque<frame_ptr> queue_;
+    frame_queue queue_;
     std::size_t queued_bytes_ = 0;
     bool writing_ = false;
     bool open_ = false;
