@@ -181,6 +181,9 @@ ${machine.join("\n")}
 |---|---|---|
 ${targets.join("\n")}
 
+Why the missed ones are missed, what the profiles show and what would close them:
+[docs/performance.md, "What limits the server"](../docs/performance.md#what-limits-the-server).
+
 ${order.map((s) => `## ${SCENARIOS[s]}\n\n${table(s)}\n`).join("\n")}
 ## The load generator
 
