@@ -64,6 +64,12 @@ struct client_options {
     std::string id;
     // Extra query parameters, after `_pk` and `id`, in this order (e.g. {"name", "Sam"}).
     std::vector<std::pair<std::string, std::string>> query;
+    // Connect through a World (the JS connectionWorld): before each attempt, ask
+    // `POST /parties/world/<world>/connect {"roomId": room, "autoCreate": auto_create}` on `host`
+    // which shard serves the room, then open `/parties/shard/<url>` there. Empty: connect to
+    // the room directly. (The World id is the whole room id: "world-default".)
+    std::string world;
+    bool auto_create = true;
 
     // Reconnect after any loss the client did not ask for, with the same session id. Delays
     // grow from `reconnect_min_delay` by `reconnect_growth` per failed attempt up to
@@ -103,7 +109,8 @@ struct client_stats {
     std::uint64_t frames_sent = 0;
     std::uint64_t emits_dropped = 0;  // over max_queued_emits while not joined
     std::uint64_t connect_attempts = 0;
-    std::uint64_t joins = 0;  // initial syncs received (1 + successful reconnects)
+    std::uint64_t joins = 0;           // initial syncs received (1 + successful reconnects)
+    std::uint64_t world_refusals = 0;  // a World answered without a shard
 };
 
 class client {
@@ -154,8 +161,11 @@ public:
     client_status status() const;
     client_stats stats() const;
     const client_options& options() const;
-    // The request target, e.g. "/parties/main/game-1?_pk=s1&id=s1&name=Sam".
+    // The request target, e.g. "/parties/main/game-1?_pk=s1&id=s1&name=Sam" (through a World:
+    // "/parties/shard/<url>?..." once the World has answered).
     std::string target() const;
+    // Through a World: the shard it named last ("" before, or without a World).
+    std::string shard_id() const;
 
     // Blocks until `pred(mirror)` holds (checked now and after every frame, under the mirror's
     // lock), or the timeout passes; returns whether it holds. Not on the client's executor.

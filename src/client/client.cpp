@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <algorithm>
@@ -131,6 +132,16 @@ struct handler_table {
 
 using ws_stream = websocket::stream<beast::tcp_stream>;
 
+// One question to a World: which shard serves this room (the JS connectionWorld's
+// getOptimalShard).
+struct world_exchange {
+    explicit world_exchange(const net::any_io_executor& ex) : stream(ex) {}
+    beast::tcp_stream stream;
+    beast::http::request<beast::http::string_body> request;
+    beast::http::response<beast::http::string_body> response;
+    beast::flat_buffer buffer;
+};
+
 }  // namespace
 
 struct client::impl : std::enable_shared_from_this<impl> {
@@ -167,6 +178,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
         attempt_timer.async_wait([self = shared_from_this(), ws](beast::error_code ec) {
             if (!ec && self->current == ws && !self->open) {
                 self->resolver.cancel();
+                if (auto ask = self->world_ask.lock()) {
+                    ask->stream.close();
+                }
                 beast::get_lowest_layer(*ws).close();  // the pending step fails and retries
             }
         });
@@ -180,14 +194,115 @@ struct client::impl : std::enable_shared_from_this<impl> {
                 if (ec) {
                     return self->lost(ws, ec);
                 }
-                beast::get_lowest_layer(*ws).async_connect(
-                    r,
-                    [self, ws](beast::error_code cec, const tcp::endpoint&) {
-                        self->on_connected(ws, cec);
+                if (self->options.world.empty()) {
+                    return self->open_socket(ws, r);
+                }
+                self->ask_world(ws, r);
+            }
+        );
+    }
+
+    void open_socket(const std::shared_ptr<ws_stream>& ws, const tcp::resolver::results_type& r) {
+        beast::get_lowest_layer(*ws).async_connect(
+            r,
+            [self = shared_from_this(), ws](beast::error_code ec, const tcp::endpoint&) {
+                self->on_connected(ws, ec);
+            }
+        );
+    }
+
+    // connectionWorld: POST /parties/world/<world>/connect {"roomId","autoCreate"} on a
+    // connection of its own, then the room through the shard the World names. Asked again on
+    // every attempt, so clients of a shard that died are placed on another.
+    void ask_world(const std::shared_ptr<ws_stream>& ws, const tcp::resolver::results_type& r) {
+        auto ask = std::make_shared<world_exchange>(exec);
+        world_ask = ask;
+        ask->request = {
+            beast::http::verb::post,
+            "/parties/world/" + uri_encode(options.world) + "/connect",
+            11};
+        ask->request.set(beast::http::field::host, endpoint.host_header);
+        ask->request.set(beast::http::field::content_type, "application/json");
+        ask->request.set(beast::http::field::user_agent, "signe-client");
+        ask->request.body() =
+            to_text(json::object{{"roomId", options.room}, {"autoCreate", options.auto_create}});
+        ask->request.prepare_payload();
+        auto self = shared_from_this();
+        ask->stream.async_connect(
+            r,
+            [self, ws, ask, r](beast::error_code ec, const tcp::endpoint&) {
+                if (self->current != ws) {
+                    return;
+                }
+                if (ec) {
+                    return self->lost(ws, ec);
+                }
+                beast::http::async_write(
+                    ask->stream,
+                    ask->request,
+                    [self, ws, ask, r](beast::error_code wec, std::size_t) {
+                        if (self->current != ws) {
+                            return;
+                        }
+                        if (wec) {
+                            return self->lost(ws, wec);
+                        }
+                        beast::http::async_read(
+                            ask->stream,
+                            ask->buffer,
+                            ask->response,
+                            [self, ws, ask, r](beast::error_code rec, std::size_t) {
+                                if (self->current != ws) {
+                                    return;
+                                }
+                                beast::error_code ignored;
+                                ask->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+                                ask->stream.close();
+                                if (rec) {
+                                    return self->lost(ws, rec);
+                                }
+                                if (!self->take_shard(ask->response)) {
+                                    return self->lost(
+                                        ws,
+                                        beast::error_code(
+                                            boost::system::errc::connection_refused,
+                                            boost::system::generic_category()
+                                        )
+                                    );
+                                }
+                                self->open_socket(ws, r);
+                            }
+                        );
                     }
                 );
             }
         );
+    }
+
+    // The World's answer: {"url", "shardId"} (200), or {"error"} with a 4xx/5xx.
+    bool take_shard(const beast::http::response<beast::http::string_body>& res) {
+        boost::system::error_code ec;
+        json::value body = json::parse(res.body(), ec);
+        const json::object* obj = ec ? nullptr : body.if_object();
+        const json::value* url = obj ? obj->if_contains("url") : nullptr;
+        const json::value* shard = obj ? obj->if_contains("shardId") : nullptr;
+        if (res.result() != beast::http::status::ok || url == nullptr || !url->is_string()) {
+            const json::value* error = obj ? obj->if_contains("error") : nullptr;
+            ++counters.world_refusals;
+            log(log_level::warn,
+                "signe::client: the World answered " + std::to_string(res.result_int()) +
+                    (error != nullptr && error->is_string() ? " " + std::string(error->get_string())
+                                                            : std::string()));
+            return false;
+        }
+        client_options shard_room = options;
+        shard_room.party = "shard";
+        shard_room.room = std::string(url->get_string());
+        std::lock_guard lock(state_mutex);
+        target = make_target(shard_room, session);
+        shard_id = shard != nullptr && shard->is_string() ? std::string(shard->get_string())
+                                                          : std::string();
+        return true;
     }
 
     void on_connected(const std::shared_ptr<ws_stream>& ws, beast::error_code ec) {
@@ -214,7 +329,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
         ws->text(true);
         ws->async_handshake(
             endpoint.host_header,
-            target,
+            current_target(),
             [self = shared_from_this(), ws](beast::error_code hec) {
                 if (self->current != ws) {
                     return;
@@ -507,6 +622,11 @@ struct client::impl : std::enable_shared_from_this<impl> {
 
     bool on_executor() const { return exec.running_in_this_thread(); }
 
+    std::string current_target() const {
+        std::lock_guard lock(state_mutex);
+        return target;
+    }
+
     client_options options;
     std::unique_ptr<net::io_context> own;
     net::io_context& ioc;
@@ -517,7 +637,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
     net::steady_timer close_timer;
     endpoint_parts endpoint;
     std::string session;
-    std::string target;
+    std::string target;    // under state_mutex: a World may change it before each attempt
+    std::string shard_id;  // under state_mutex
+    std::weak_ptr<world_exchange> world_ask;
     std::minstd_rand jitter;
 
     std::shared_ptr<ws_stream> current;  // the live connection or attempt
@@ -552,6 +674,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
         std::atomic<std::uint64_t> emits_dropped{0};
         std::atomic<std::uint64_t> connect_attempts{0};
         std::atomic<std::uint64_t> joins{0};
+        std::atomic<std::uint64_t> world_refusals{0};
     } counters;
 
     std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
@@ -661,6 +784,7 @@ client_stats client::stats() const {
     s.emits_dropped = c.emits_dropped;
     s.connect_attempts = c.connect_attempts;
     s.joins = c.joins;
+    s.world_refusals = c.world_refusals;
     return s;
 }
 
@@ -669,7 +793,12 @@ const client_options& client::options() const {
 }
 
 std::string client::target() const {
-    return impl_->target;
+    return impl_->current_target();
+}
+
+std::string client::shard_id() const {
+    std::lock_guard lock(impl_->state_mutex);
+    return impl_->shard_id;
 }
 
 bool client::wait_until(

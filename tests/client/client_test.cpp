@@ -191,6 +191,37 @@ public:
     }
 };
 
+// A stand-in World: `POST /parties/world/<id>/connect` names a "shard", here simply the
+// mirror room under party "shard" of the same server; an unknown room is refused as the World
+// refuses it.
+struct connect_body {
+    std::string roomId;
+    std::optional<value> autoCreate;
+    static auto fields() {
+        return signe::fields(
+            signe::field("roomId", &connect_body::roomId),
+            signe::field("autoCreate", &connect_body::autoCreate)
+        );
+    }
+};
+
+class world_room {
+public:
+    static void define(signe::room_spec<world_room>& spec) {
+        spec.path("world-{id}")
+            .http<connect_body>(signe::verb::post, "/connect", &world_room::connect);
+    }
+    signe::response connect(signe::request&, const connect_body& body) {
+        signe::response r;
+        if (body.roomId == "mirror-missing") {
+            r.status(404).json({{"error", "Room mirror-missing does not exist"}});
+        } else {
+            r.json({{"success", true}, {"shardId", "shard-1"}, {"url", body.roomId}});
+        }
+        return r;
+    }
+};
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -238,6 +269,7 @@ class running_server {
 public:
     running_server() : server_(config()) {
         server_.add_room<mirror_room>();
+        server_.add_room<world_room>();
         port_ = server_.listen();
         thread_ = std::thread([this] { server_.run(); });
     }
@@ -490,6 +522,34 @@ TEST(client, runs_on_the_callers_io_context) {
     }
     guard.reset();
     runner.join();
+}
+
+TEST(client, connects_through_a_world_to_the_shard_it_names) {
+    running_server srv;
+    auto o = options_for(srv, "mirror-via-world", "alice");
+    o.world = "world-default";
+    signe::client a(o);
+    a.connect();
+    ASSERT_TRUE(a.wait_ready(timeout));
+    EXPECT_EQ(a.shard_id(), "shard-1");
+    EXPECT_EQ(a.target(), "/parties/shard/mirror-via-world?_pk=alice&id=alice");
+    a.emit("op", {{"kind", "n"}, {"key", ""}, {"num", 5}});
+    auto [server_state, mirror] = dump_and_mirror(a);
+    EXPECT_EQ(server_state.at("n"), value(5));
+    EXPECT_EQ(shown(without_pid(mirror)), shown(server_state));
+}
+
+TEST(client, retries_when_the_world_refuses) {
+    running_server srv;
+    auto o = options_for(srv, "mirror-missing", "alice");
+    o.world = "world-default";
+    o.reconnect_min_delay = 400ms;  // stays "reconnecting" long enough to be seen
+    signe::client a(o);
+    a.connect();
+    EXPECT_TRUE(a.wait_status(signe::client_status::reconnecting, timeout));
+    EXPECT_GE(a.stats().world_refusals, 1u);
+    EXPECT_EQ(a.stats().joins, 0u);
+    EXPECT_EQ(a.shard_id(), "");
 }
 
 TEST(client, refuses_tls_and_builds_the_partysocket_target) {
