@@ -421,6 +421,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
         }
         if (!open) {
             resolver.cancel();
+            if (auto ask = world_ask.lock()) {
+                ask->stream.close();
+            }
             beast::error_code ignored;
             beast::get_lowest_layer(*current).socket().close(ignored);
             return;  // the pending step fails and lost() finishes
