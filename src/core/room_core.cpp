@@ -334,10 +334,7 @@ std::size_t room_core::online_sessions() const {
 std::string room_core::new_public_id() const {
     while (true) {
         std::string id = random_id(public_id_length);
-        bool taken = object_->find_user(id) != nullptr ||
-                     std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& s) {
-                         return s.second.public_id == id;
-                     });
+        bool taken = object_->find_user(id) != nullptr || sessions_of_.contains(id);
         if (!taken) {
             return id;
         }
@@ -367,7 +364,9 @@ void room_core::admit(const connection_ptr& conn) {
         session_record s;
         s.public_id = new_public_id();
         s.created = clock_.now_ms();
-        it = sessions_.emplace(conn->private_id_, std::move(s)).first;
+        std::string public_id = s.public_id;
+        put_session(conn->private_id_, std::move(public_id)) = std::move(s);
+        it = sessions_.find(conn->private_id_);
     }
     session_record& s = it->second;
     if (s.expiry_timer) {
@@ -475,12 +474,10 @@ void room_core::expire_session(const std::string& private_id) {
         return;
     }
     std::string public_id = it->second.public_id;
-    sessions_.erase(it);
+    erase_session(it);
     store_session(private_id);
     store_index(public_id);
-    bool still_used = std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& s) {
-        return s.second.public_id == public_id;
-    });
+    bool still_used = sessions_of_.contains(public_id);
     if (!still_used) {
         object_->erase_user(public_id);  // records "$delete" for clients
     }
@@ -615,6 +612,34 @@ void* room_core::user_of(const connection& conn) {
     return object_->find_user(conn.public_id_);
 }
 
+// Every session enters and leaves through these two, which keep sessions_of_ in step.
+room_core::session_record& room_core::put_session(
+    const std::string& private_id, std::string public_id
+) {
+    auto& s = sessions_[private_id];
+    if (!s.public_id.empty() && s.public_id != public_id) {
+        if (auto old = sessions_of_.find(s.public_id); old != sessions_of_.end()) {
+            old->second.erase(private_id);
+            if (old->second.empty()) {
+                sessions_of_.erase(old);
+            }
+        }
+    }
+    sessions_of_[public_id].insert(private_id);
+    s.public_id = std::move(public_id);
+    return s;
+}
+
+void room_core::erase_session(std::unordered_map<std::string, session_record>::iterator it) {
+    if (auto owners = sessions_of_.find(it->second.public_id); owners != sessions_of_.end()) {
+        owners->second.erase(it->first);
+        if (owners->second.empty()) {
+            sessions_of_.erase(owners);
+        }
+    }
+    sessions_.erase(it);
+}
+
 bool room_core::delete_session(std::string_view private_id) {
     auto it = sessions_.find(std::string(private_id));
     if (it == sessions_.end()) {
@@ -624,7 +649,7 @@ bool room_core::delete_session(std::string_view private_id) {
         clock_.cancel_timer(*it->second.expiry_timer);
     }
     std::string public_id = it->second.public_id;
-    sessions_.erase(it);
+    erase_session(it);
     store_session(std::string(private_id));
     store_index(public_id);
     end_turn();

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -233,6 +234,10 @@ private:
 
     std::vector<connection_ptr> connections_;
     std::unordered_map<std::string, session_record> sessions_;  // by private id
+    // public id -> its sessions' private ids, kept with sessions_ so joins never scan them all.
+    std::unordered_map<std::string, std::set<std::string>> sessions_of_;
+    session_record& put_session(const std::string& private_id, std::string public_id);
+    void erase_session(std::unordered_map<std::string, session_record>::iterator it);
     pending_changes pending_;
     bool auto_sync_ = true;
     bool throttle_window_open_ = false;

@@ -213,7 +213,9 @@ void room_core::restore_sessions(const storage_entries& entries) {
                 s.state = *state;
             }
             std::string private_id = key.substr(session_prefix.size());
-            auto& placed = sessions_.emplace(private_id, std::move(s)).first->second;
+            std::string owner = s.public_id;
+            auto& placed = put_session(private_id, std::move(owner));
+            placed = std::move(s);
             if (was_connected) {
                 store_session(private_id);
             }
@@ -301,19 +303,13 @@ void room_core::store_session(const std::string& private_id) {
 }
 
 void room_core::store_index(const std::string& public_id) {
-    std::vector<std::string> ids;
-    for (const auto& [pid, s] : sessions_) {
-        if (s.public_id == public_id) {
-            ids.push_back(pid);
-        }
-    }
-    std::sort(ids.begin(), ids.end());
-    if (ids.empty()) {
+    auto owners = sessions_of_.find(public_id);
+    if (owners == sessions_of_.end()) {
         store_key(std::string(index_prefix) + public_id, std::nullopt);
         return;
     }
     json::array list;
-    for (auto& id : ids) {
+    for (const auto& id : owners->second) {  // a std::set: sorted, as the original stores it
         list.emplace_back(id);
     }
     store_key(std::string(index_prefix) + public_id, json::value(std::move(list)));
@@ -571,8 +567,7 @@ void room_core::accept_transfer(const json::value& body, std::function<void(resp
         info.session_state = *state;
     }
     run_turn([&] {
-        session_record& s = sessions_[info.private_id];
-        s.public_id = info.public_id;
+        session_record& s = put_session(info.private_id, info.public_id);
         s.created = clock_.now_ms();
         s.connected = false;
         s.disconnected_at = s.created;
