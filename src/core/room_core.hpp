@@ -183,6 +183,7 @@ private:
     void store_key(std::string key, std::optional<json::value> value);
     void store_session(const std::string& private_id);
     void store_index(const std::string& public_id);
+    json::value index_entry(const std::string& public_id) const;
     void schedule_storage();
     void flush_storage();
     write_batch compaction_batch();

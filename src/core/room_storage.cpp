@@ -232,40 +232,35 @@ void room_core::restore_sessions(const storage_entries& entries) {
         }
     }
     // Repair the public-id index from the sessions: a damaged or stale index is rewritten.
-    std::set<std::string> public_ids;
-    for (const auto& [pid, s] : sessions_) {
-        public_ids.insert(s.public_id);
-    }
     for (const auto& [public_id, value] : stored_index) {
-        public_ids.insert(public_id);
+        if (index_entry(public_id) != value) {
+            store_index(public_id);
+        }
     }
-    for (const auto& public_id : public_ids) {
-        json::array expected;
-        std::vector<std::string> ids;
-        for (const auto& [pid, s] : sessions_) {
-            if (s.public_id == public_id) {
-                ids.push_back(pid);
-            }
-        }
-        std::sort(ids.begin(), ids.end());
-        for (auto& id : ids) {
-            expected.emplace_back(id);
-        }
-        auto it = stored_index.find(public_id);
-        if (it == stored_index.end() || it->second != json::value(expected)) {
+    for (const auto& [public_id, owners] : sessions_of_) {
+        if (!stored_index.contains(public_id)) {
             store_index(public_id);
         }
     }
 }
 
+// What "session-public:<publicId>" holds: the sorted private ids of that public id (null: none).
+json::value room_core::index_entry(const std::string& public_id) const {
+    auto owners = sessions_of_.find(public_id);
+    if (owners == sessions_of_.end()) {
+        return nullptr;
+    }
+    json::array list;
+    for (const auto& id : owners->second) {  // a std::set: sorted, as the original stores it
+        list.emplace_back(id);
+    }
+    return list;
+}
+
 // A user no session refers to can never come back: remove it (the original keeps them forever).
 void room_core::remove_orphan_users() {
-    std::set<std::string> referenced;
-    for (const auto& [pid, s] : sessions_) {
-        referenced.insert(s.public_id);
-    }
     for (const auto& id : object_->user_ids()) {
-        if (!referenced.contains(id)) {
+        if (!sessions_of_.contains(id)) {
             object_->erase_user(id);  // unbound still: recorded by the compaction below
             compaction_due_ = true;
             schedule_storage();
@@ -303,16 +298,12 @@ void room_core::store_session(const std::string& private_id) {
 }
 
 void room_core::store_index(const std::string& public_id) {
-    auto owners = sessions_of_.find(public_id);
-    if (owners == sessions_of_.end()) {
+    json::value entry = index_entry(public_id);
+    if (entry.is_null()) {
         store_key(std::string(index_prefix) + public_id, std::nullopt);
-        return;
+    } else {
+        store_key(std::string(index_prefix) + public_id, std::move(entry));
     }
-    json::array list;
-    for (const auto& id : owners->second) {  // a std::set: sorted, as the original stores it
-        list.emplace_back(id);
-    }
-    store_key(std::string(index_prefix) + public_id, json::value(std::move(list)));
 }
 
 // Without throttle_storage, changes are written at the end of the turn that made them; with
@@ -424,11 +415,7 @@ void room_core::run_garbage_collector(bool force) {
         }
         expire_session(pid);
     }
-    std::set<std::string> public_ids;
-    for (const auto& [pid, s] : sessions_) {
-        public_ids.insert(s.public_id);
-    }
-    for (const auto& public_id : public_ids) {
+    for (const auto& [public_id, owners] : sessions_of_) {
         store_index(public_id);
     }
     forget_expired_transfers();
