@@ -589,8 +589,13 @@ private:
 
 namespace detail {
 
-template <class T>
-json::value client_json(const T& node) {
+// The two views of a state node: what clients see (fields synced to clients; lists of described
+// entries as index-keyed objects, which clients turn into their entry type) and what storage
+// keeps (persisted fields; lists as arrays).
+enum class view { client, stored };
+
+template <view V, class T>
+json::value view_json(const T& node) {
     if constexpr (is_synced_v<T>) {
         return scalar_to_json(node.get());
     } else if constexpr (scalar<T>) {
@@ -598,20 +603,20 @@ json::value client_json(const T& node) {
     } else if constexpr (is_map_v<T>) {
         json::object out;
         for (const auto& [key, value] : node) {
-            out.emplace(key, client_json(value));
+            out.emplace(key, view_json<V>(value));
         }
         return out;
     } else if constexpr (is_vector_v<T>) {
-        if constexpr (described<typename T::value_type>) {
+        if constexpr (V == view::client && described<typename T::value_type>) {
             json::object out;
             for (std::size_t i = 0; i < node.size(); ++i) {
-                out.emplace(std::to_string(i), client_json(node[i]));
+                out.emplace(std::to_string(i), view_json<V>(node[i]));
             }
             return out;
         } else {
             json::array out;
             for (const auto& item : node) {
-                out.push_back(client_json(item));
+                out.push_back(view_json<V>(item));
             }
             return out;
         }
@@ -624,8 +629,8 @@ json::value client_json(const T& node) {
         for_each_field<T>([&](const auto& def) {
             using member = typename std::decay_t<decltype(def)>::member_type;
             if constexpr (is_state_node_v<member>) {
-                if (def.flags.to_client) {
-                    out.emplace(def.name, client_json(node.*def.member));
+                if (V == view::client ? def.flags.to_client : def.flags.persist) {
+                    out.emplace(def.name, view_json<V>(node.*def.member));
                 }
             }
         });
@@ -634,35 +639,13 @@ json::value client_json(const T& node) {
 }
 
 template <class T>
+json::value client_json(const T& node) {
+    return view_json<view::client>(node);
+}
+
+template <class T>
 json::value stored_json(const T& node) {
-    if constexpr (is_synced_v<T>) {
-        return scalar_to_json(node.get());
-    } else if constexpr (scalar<T>) {
-        return scalar_to_json(node);
-    } else if constexpr (is_map_v<T>) {
-        json::object out;
-        for (const auto& [key, value] : node) {
-            out.emplace(key, stored_json(value));
-        }
-        return out;
-    } else if constexpr (is_vector_v<T>) {
-        json::array out;
-        for (const auto& item : node) {
-            out.push_back(stored_json(item));
-        }
-        return out;
-    } else {
-        json::object out;
-        for_each_field<T>([&](const auto& def) {
-            using member = typename std::decay_t<decltype(def)>::member_type;
-            if constexpr (is_state_node_v<member>) {
-                if (def.flags.persist) {
-                    out.emplace(def.name, stored_json(node.*def.member));
-                }
-            }
-        });
-        return out;
-    }
+    return view_json<view::stored>(node);
 }
 
 template <class T>
