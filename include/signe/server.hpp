@@ -60,15 +60,24 @@ struct server_config {
     // Shards present it in x-access-shard on their upstream sockets and forwarded requests;
     // empty: no shard is accepted.
     std::string shard_secret;
+    // Room placement across the room servers of a deployment (docs/scaling.md): "redis://..."
+    // makes each room live on exactly one of the servers sharing that Redis; a request for a room
+    // another server holds is handed to it. Empty: every room is served here.
+    std::string placement_url;
+    // How the other servers reach this one ("host:port"); empty: 127.0.0.1:<bound port>.
+    std::string advertise;
+    // A server silent this long (killed, cut off) loses its rooms to the next server asked.
+    std::chrono::milliseconds placement_lease{10'000};
 };
 
 // Reads PORT, SIGNE_ADDRESS, SIGNE_THREADS, SIGNE_STATIC_DIR, SIGNE_MAX_FRAME_BYTES,
 // SIGNE_MAX_SEND_QUEUE_BYTES, SIGNE_MAX_CONNECTIONS, SIGNE_STORAGE ("memory",
-// "sqlite:<path>"), SIGNE_TRANSFER_SECRET, SIGNE_REMOTE_ROOMS and SHARD_SECRET over the given
-// defaults.
+// "sqlite:<path>"), SIGNE_TRANSFER_SECRET, SIGNE_REMOTE_ROOMS, SHARD_SECRET, SIGNE_PLACEMENT,
+// SIGNE_ADVERTISE and SIGNE_PLACEMENT_LEASE_MS over the given defaults.
 server_config config_from_env(server_config defaults = {});
 // config_from_env, then the command line: --port=N, --address=A, --threads=N, --storage=SPEC,
-// --static=DIR, --transfer-secret=S, --remote-rooms=URL, --shard-secret=S. Throws
+// --static=DIR, --transfer-secret=S, --remote-rooms=URL, --shard-secret=S, --placement=URL,
+// --advertise=HOST:PORT, --placement-lease-ms=N. Throws
 // std::invalid_argument on an unknown or malformed flag.
 server_config config_from_args(int argc, char** argv, server_config defaults = {});
 

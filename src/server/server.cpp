@@ -147,6 +147,64 @@ std::shared_ptr<room_host> server::impl::find_room(
     return nullptr;
 }
 
+std::optional<std::string> server::impl::placement_key(std::string_view target) {
+    if (!placement) {
+        return std::nullopt;
+    }
+    auto address = parse_room_path(target.substr(0, target.find('?')));
+    if (!address) {
+        return std::nullopt;
+    }
+    std::lock_guard lock(rooms_mutex);
+    if (rooms.contains(address->party + '\n' + address->room_id)) {
+        return std::nullopt;
+    }
+    for (const auto& def : definitions) {
+        name_values params;
+        if (def.matches(address->room_id, params)) {
+            return address->party + '/' + address->room_id;
+        }
+    }
+    return std::nullopt;
+}
+
+void server::impl::start_placement() {
+    if (config.placement_url.empty()) {
+        return;
+    }
+    placement_options options;
+    options.url = config.placement_url;
+    options.group = "rooms";
+    options.address =
+        config.advertise.empty() ? "127.0.0.1:" + std::to_string(bound_port) : config.advertise;
+    options.lease = config.placement_lease;
+    placement = std::make_unique<detail::placement_service>(options, [this](std::string key) {
+        room_moved(key);
+    });
+    log(log_level::info,
+        "placement: rooms held in " + config.placement_url + ", reachable at " + options.address);
+}
+
+void server::impl::room_moved(const std::string& key) {
+    auto slash = key.find('/');
+    std::string map_key = key.substr(0, slash) + '\n' + key.substr(slash + 1);
+    std::shared_ptr<room_host> host;
+    {
+        std::lock_guard lock(rooms_mutex);
+        if (auto it = rooms.find(map_key); it != rooms.end()) {
+            host = it->second;
+            rooms.erase(it);
+        }
+    }
+    if (host) {
+        net::post(host->executor, [host] {
+            host->closing = true;
+            host->core.close_all(1012, "Room moved to another server");
+            host->clock.cancel_all();
+        });
+    }
+}
+
 // How a room reaches storage and other rooms. Rooms of this process are reached by posting to
 // their strand; rooms elsewhere over HTTP with the deployment's secret.
 detail::room_links server::impl::links_for(strand executor) {
@@ -262,6 +320,14 @@ void server::impl::begin_stop() {
     for (auto& s : live) {
         close_http_session(s);
     }
+    {
+        std::lock_guard lock(forwarded_mutex);
+        for (auto& weak : forwarded) {
+            if (auto link = weak.lock()) {
+                link->close();
+            }
+        }
+    }
     // Let the workers finish their close handshakes, then stop them whatever is left.
     for (auto& guard : guards) {
         guard.reset();
@@ -299,6 +365,9 @@ server::~server() {
         impl_->watchdog.join();
     }
     impl_->storage->drain();  // every batch the rooms queued is on disk before run() returns
+    if (impl_->placement) {
+        impl_->placement->stop();
+    }
 }
 
 server& server::add_room(detail::room_definition def) {
@@ -316,6 +385,7 @@ std::uint16_t server::listen() {
     impl_->acceptor->bind(endpoint);
     impl_->acceptor->listen(net::socket_base::max_listen_connections);
     impl_->bound_port = impl_->acceptor->local_endpoint().port();
+    impl_->start_placement();
     impl_->accept();
     return impl_->bound_port;
 }
@@ -341,6 +411,9 @@ void server::run() {
         impl_->watchdog.join();
     }
     impl_->storage->drain();  // every batch the rooms queued is on disk before run() returns
+    if (impl_->placement) {
+        impl_->placement->stop();  // only now may another server load these rooms
+    }
 }
 
 void server::stop() {
@@ -421,6 +494,15 @@ server_config config_from_env(server_config defaults) {
     if (const char* v = std::getenv("SHARD_SECRET"); v != nullptr && *v != '\0') {
         defaults.shard_secret = v;
     }
+    if (const char* v = std::getenv("SIGNE_PLACEMENT"); v != nullptr && *v != '\0') {
+        defaults.placement_url = v;
+    }
+    if (const char* v = std::getenv("SIGNE_ADVERTISE"); v != nullptr && *v != '\0') {
+        defaults.advertise = v;
+    }
+    if (const char* v = std::getenv("SIGNE_PLACEMENT_LEASE_MS"); v != nullptr && *v != '\0') {
+        defaults.placement_lease = std::chrono::milliseconds(std::stoll(v));
+    }
     return defaults;
 }
 
@@ -450,11 +532,17 @@ server_config config_from_args(int argc, char** argv, server_config defaults) {
             config.remote_rooms_url = value;
         } else if (name == "--shard-secret") {
             config.shard_secret = value;
+        } else if (name == "--placement") {
+            config.placement_url = value;
+        } else if (name == "--advertise") {
+            config.advertise = value;
+        } else if (name == "--placement-lease-ms") {
+            config.placement_lease = std::chrono::milliseconds(std::stoll(value));
         } else {
             throw std::invalid_argument(
                 "unknown flag '" + std::string(name) +
                 "' (known: --port, --address, --threads, --storage, --static, --transfer-secret, "
-                "--remote-rooms, --shard-secret)"
+                "--remote-rooms, --shard-secret, --placement, --advertise, --placement-lease-ms)"
             );
         }
     }

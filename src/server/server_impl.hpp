@@ -3,6 +3,8 @@
 // Private parts of the server shared by the listener and the sessions.
 
 #include "core/room_core.hpp"
+#include "server/forward.hpp"
+#include "server/placement_service.hpp"
 
 #include <signe/server.hpp>
 
@@ -103,6 +105,14 @@ struct server::impl {
 
     // Finds or creates the room; nullptr when no room type matches the id.
     std::shared_ptr<room_host> find_room(const std::string& party, const std::string& room_id);
+    // With placement: the key to claim before serving this room path ("<party>/<room>"), or
+    // nullopt when the room already runs here, is not a room of this server, or there is no
+    // placement.
+    std::optional<std::string> placement_key(std::string_view target);
+    // Starts placement (listen() calls it once the port is known); stops it after the last flush.
+    void start_placement();
+    // A room this process held was taken over elsewhere: its clients go, and so does the room.
+    void room_moved(const std::string& key);
     strand strand_for(std::size_t worker);
     std::size_t worker_for(const std::string& key) const;
 
@@ -121,6 +131,7 @@ struct server::impl {
     detail::room_links links_for(strand executor);
     std::mutex rooms_mutex;  // the registry only; rooms themselves never lock
     std::map<std::string, std::shared_ptr<room_host>> rooms;
+    std::unique_ptr<detail::placement_service> placement;
 
     std::optional<tcp::acceptor> acceptor;
     std::optional<net::signal_set> signals;
@@ -136,6 +147,9 @@ struct server::impl {
     std::mutex sessions_mutex;  // live HTTP sessions, closed at shutdown
     std::set<std::weak_ptr<http_session>, std::owner_less<std::weak_ptr<http_session>>>
         http_sessions;
+
+    std::mutex forwarded_mutex;  // connections handed to other servers, closed at shutdown
+    std::vector<std::weak_ptr<forwarded_connection>> forwarded;
 
     std::atomic<std::uint64_t> connections_open{0};
     std::atomic<std::uint64_t> connections_refused{0};

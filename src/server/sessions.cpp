@@ -2,6 +2,7 @@
 // lives on its room's strand. Every read has a size limit and a timeout; every socket has a
 // bounded send queue.
 
+#include "server/forward.hpp"
 #include "server/server_impl.hpp"
 
 #include <signe/embed.hpp>
@@ -66,6 +67,17 @@ http_response plain(http::status status, std::string body, unsigned version, boo
     out.set(http::field::content_type, "text/plain");
     out.body() = std::move(body);
     out.keep_alive(keep_alive);
+    out.prepare_payload();
+    return out;
+}
+
+http_response json_error(http::status status, const std::string& message, unsigned version) {
+    http_response out{status, version};
+    out.set(http::field::server, "signe");
+    out.set(http::field::content_type, "application/json");
+    out.set(http::field::access_control_allow_origin, "*");
+    out.body() = to_text(json::object{{"error", message}});
+    out.keep_alive(false);
     out.prepare_payload();
     return out;
 }
@@ -560,12 +572,65 @@ private:
             return;
         }
         http_request req = parser_->release();
+        if (auto key = srv_.placement_key(req.target())) {
+            return place(std::move(req), std::move(*key));
+        }
+        serve(std::move(req));
+    }
+
+    void serve(http_request req) {
         if (websocket::is_upgrade(req)) {
             upgrade(std::move(req));
         } else {
             handle(std::move(req));
         }
     }
+
+    // A room that does not run here yet: claim it, or hand the connection to the server that
+    // holds it.
+    void place(http_request req, std::string key) {
+        auto shared = std::make_shared<http_request>(std::move(req));
+        srv_.placement->resolve(
+            std::move(key),
+            [self = shared_from_this(), shared](detail::placement_service::answer a) {
+                net::post(self->stream_.get_executor(), [self, shared, a = std::move(a)] {
+                    self->placed(std::move(*shared), a);
+                });
+            }
+        );
+    }
+
+    void placed(http_request req, const detail::placement_service::answer& a) {
+        using where = detail::placement_service::answer::where;
+        if (a.at == where::here) {
+            return serve(std::move(req));
+        }
+        if (a.at == where::unavailable || req.find(forwarded_header) != req.end()) {
+            // Redis is down, or two servers disagree (a lease just ended): the client retries.
+            version_ = req.version();
+            keep_alive_ = false;
+            std::string why = a.at == where::unavailable
+                                  ? "Room placement unavailable: " + a.error
+                                  : std::string("Room placement is changing, try again");
+            write(json_error(http::status::service_unavailable, why, version_));
+            return;
+        }
+        forget();
+        req.set(forwarded_header, "1");
+        std::string already_read = beast::buffers_to_string(buffer_.data());
+        auto link = forward_connection(
+            stream_.release_socket(),
+            std::move(req),
+            std::move(already_read),
+            a.address,
+            "Room server unreachable"
+        );
+        std::lock_guard lock(srv_.forwarded_mutex);
+        std::erase_if(srv_.forwarded, [](const auto& weak) { return weak.expired(); });
+        srv_.forwarded.push_back(link);
+    }
+
+    static constexpr std::string_view forwarded_header = "x-signe-forwarded";
 
     void upgrade(http_request req) {
         forget();
