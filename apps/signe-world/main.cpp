@@ -3,11 +3,17 @@
 //
 //     AUTH_JWT_SECRET=... SHARD_SECRET=... signe-world --port=3100
 //
-// Flags: the server's (--port, --address, --threads, ...) plus --shard-timeout=SECONDS (a shard
-// silent this long is removed; default 300), --cleanup-every=SECONDS (default 60) and
-// --seat-ttl=MS (default 10000) and --registry=memory|redis://host:port[/db][?prefix=...] (where
-// rooms, shards and seats live; default $SIGNE_WORLD_REGISTRY, else memory: several World
-// processes serving one world id need the same Redis).
+// Flags: the server's (--port, --address, --threads, ...) plus
+//   --shard-timeout=SECONDS or --shard-timeout-ms=MS  a shard silent this long is removed
+//                                                     (default 300 s)
+//   --cleanup-every=SECONDS or --cleanup-every-ms=MS  how often silent shards are looked for
+//                                                     (default 60 s; 0 = never)
+//   --seat-ttl=MS                                     how long a seat taken by /connect counts
+//                                                     unless released (default 10000)
+//   --registry=memory|redis://host:port[/db][?prefix=...]  where rooms, shards and seats live
+//       (default $SIGNE_WORLD_REGISTRY, else memory: several World processes serving one world
+//       id need the same Redis).
+// The seconds and milliseconds forms set the same value; the last one given wins.
 
 #include <signe/server.hpp>
 #include <signe/world.hpp>
@@ -41,8 +47,14 @@ int main(int argc, char** argv) try {
         std::string_view arg = argv[i];
         if (arg.starts_with("--shard-timeout=")) {
             world.inactive_after = std::chrono::seconds(number_flag(arg, "--shard-timeout="));
+        } else if (arg.starts_with("--shard-timeout-ms=")) {
+            world.inactive_after =
+                std::chrono::milliseconds(number_flag(arg, "--shard-timeout-ms="));
         } else if (arg.starts_with("--cleanup-every=")) {
             world.cleanup_every = std::chrono::seconds(number_flag(arg, "--cleanup-every="));
+        } else if (arg.starts_with("--cleanup-every-ms=")) {
+            world.cleanup_every =
+                std::chrono::milliseconds(number_flag(arg, "--cleanup-every-ms="));
         } else if (arg.starts_with("--registry=")) {
             world.registry_for =
                 signe::world::registry_for_spec(std::string(arg.substr(sizeof("--registry=") - 1)));

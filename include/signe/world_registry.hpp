@@ -8,8 +8,11 @@
 // serve the same world id. In particular:
 //   - add_shard() never lets a room exceed its maxShards, even when two processes add at once;
 //   - reserve_seat() never lets connections + live seats exceed a shard's maxConnections;
-//   - heartbeat() extends the shard's lease; remove_expired() drops shards whose lease ended
-//     (a store with key expiry may drop them by itself).
+//   - heartbeat() extends the shard's lease and, when the reported connections rose, releases as
+//     many of the shard's oldest live seats in the same operation (the arrivals consumed them),
+//     so an arrived client is not counted twice, as a connection and as a seat;
+//   - remove_expired() drops shards whose lease ended (a store with key expiry may drop them by
+//     itself).
 // Implementations throw registry_unavailable when the store cannot be reached; the World then
 // answers 503 with the reason and keeps serving once it is back.
 
@@ -106,10 +109,20 @@ public:
 
     // Sets the reported connections, the status when given, last_heartbeat and the lease; then
     // removes the shard when it is draining with no connection left.
+    // When `connections` is d more than the previously reported value (the value given to
+    // add_shard before the first heartbeat), the d oldest seats still live at `now_ms` (reservation
+    // order) are released: d clients arrived and each consumed a seat. Fewer seats than d: all
+    // go. A report of as many or fewer connections releases nothing. So a heartbeat never makes
+    // connections + live seats larger than before, unless connections alone are larger.
+    // It is a net count: the shard does not say which clients arrived, so an arrival hidden by a
+    // departure in the same report keeps its seat until it lapses (counted twice meanwhile), and
+    // a client that arrived without a seat (reconnecting to the url it had) frees someone else's
+    // seat, whose client may then take the shard over max_connections (one per such client).
     virtual heartbeat_outcome heartbeat(const std::string& id, const heartbeat_update& update) = 0;
 
     // Takes a seat on an active shard when connections + live seats < max_connections; nullopt
-    // otherwise (full, not active, or unknown). The seat lives `ttl` unless released before.
+    // otherwise (full, not active, or unknown). The seat lives `ttl` unless released before, by
+    // release_seat or by a heartbeat reporting arrivals.
     virtual std::optional<seat> reserve_seat(
         const std::string& shard_id, std::int64_t now_ms, std::chrono::milliseconds ttl
     ) = 0;
@@ -150,7 +163,7 @@ public:
 private:
     struct entry {
         shard_info info;
-        std::vector<seat> seats;
+        std::vector<seat> seats;  // reservation order: the oldest first
     };
     entry* find(const std::string& id);
     shard_info view(entry& e, std::int64_t now_ms);

@@ -6,6 +6,15 @@
 
 namespace signe::world {
 
+namespace {
+
+// Seats are kept in reservation order (oldest first); a seat counts until its expires_at.
+void drop_lapsed(std::vector<seat>& seats, std::int64_t now_ms) {
+    std::erase_if(seats, [now_ms](const seat& s) { return s.expires_at <= now_ms; });
+}
+
+}  // namespace
+
 std::string_view to_string(balancing_strategy s) {
     switch (s) {
         case balancing_strategy::round_robin:
@@ -87,7 +96,7 @@ memory_registry::entry* memory_registry::find(const std::string& id) {
 }
 
 shard_info memory_registry::view(entry& e, std::int64_t now_ms) {
-    std::erase_if(e.seats, [now_ms](const seat& s) { return s.expires_at <= now_ms; });
+    drop_lapsed(e.seats, now_ms);
     shard_info out = e.info;
     out.reserved_seats = static_cast<int>(e.seats.size());
     return out;
@@ -164,6 +173,13 @@ heartbeat_outcome memory_registry::heartbeat(
     entry* e = find(id);
     if (e == nullptr) {
         return heartbeat_outcome::not_found;
+    }
+    std::int64_t arrived = std::int64_t{update.connections} - e->info.current_connections;
+    if (arrived > 0) {
+        // The arrivals consumed seats: release the oldest live ones.
+        drop_lapsed(e->seats, update.now_ms);
+        auto released = std::min(static_cast<std::size_t>(arrived), e->seats.size());
+        e->seats.erase(e->seats.begin(), e->seats.begin() + static_cast<std::ptrdiff_t>(released));
     }
     e->info.current_connections = update.connections;
     if (update.status) {

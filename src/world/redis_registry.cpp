@@ -112,11 +112,29 @@ redis.call('HSET', K .. 'shard:' .. ARGV[2], 'status', ARGV[3])
 return 1
 )lua";
 
-// ARGV: K, id, connections, status ('' = unchanged), now, leaseUntil
+// ARGV: K, id, connections, status ('' = unchanged), now, leaseUntil.
+// When connections rose by d since the last report, the d oldest live seats are released: the
+// arrivals consumed them. "Oldest" is reservation order, the number in the seat id (seat-<n>,
+// from INCR): the scores are expiries, which only follow that order for equal ttls, and equal
+// scores would sort "seat-10" before "seat-9".
 constexpr const char* heartbeat_lua = R"lua(
 local id = ARGV[2]
 local key = K .. 'shard:' .. id
 if redis.call('EXISTS', key) == 0 then return 'not_found' end
+local arrived = tonumber(ARGV[3]) - tonumber(redis.call('HGET', key, 'connections') or 0)
+if arrived > 0 then
+  local seats = K .. 'seats:' .. id
+  redis.call('ZREMRANGEBYSCORE', seats, '-inf', ARGV[5])
+  local live = redis.call('ZRANGE', seats, 0, -1)
+  if #live <= arrived then
+    redis.call('DEL', seats)
+  else
+    local order = {}
+    for i, seat in ipairs(live) do order[i] = {tonumber(string.sub(seat, 6)) or 0, seat} end
+    table.sort(order, function(a, b) return a[1] < b[1] end)
+    for i = 1, arrived do redis.call('ZREM', seats, order[i][2]) end
+  end
+end
 redis.call('HSET', key, 'connections', ARGV[3], 'lastHeartbeat', ARGV[5], 'leaseUntil', ARGV[6])
 if ARGV[4] ~= '' then redis.call('HSET', key, 'status', ARGV[4]) end
 redis.call('ZADD', K .. 'leases', ARGV[6], id)

@@ -10,9 +10,11 @@
 #include <signe/world_registry.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace signe::world::contract {
 
@@ -96,6 +98,71 @@ TEST_P(RegistryContract, SeatsNeverExceedCapacity) {
     EXPECT_FALSE(r.reserve_seat("unknown", 0, 100ms));
     r.set_status("s", shard_status::maintenance);
     EXPECT_FALSE(r.reserve_seat("s", 1000, 100ms));
+}
+
+inline heartbeat_update reporting(int connections, std::int64_t now_ms) {
+    return {.connections = connections, .status = {}, .now_ms = now_ms, .lease_until = 1000};
+}
+
+TEST_P(RegistryContract, ArrivalsReportedByAHeartbeatReleaseTheirSeats) {
+    registry& r = *reg_;
+    r.add_shard(make("s", "g", 4), std::nullopt);
+    auto a = r.reserve_seat("s", 0, 100ms);
+    auto b = r.reserve_seat("s", 0, 100ms);
+    auto c = r.reserve_seat("s", 0, 100ms);
+    ASSERT_TRUE(a && b && c);
+    // Two of the three clients arrived: 2 connections + 1 seat, not 2 + 3 (which is full).
+    EXPECT_EQ(r.heartbeat("s", reporting(2, 1)), heartbeat_outcome::updated);
+    auto s = r.shard("s", 1);
+    EXPECT_EQ(s->current_connections, 2);
+    EXPECT_EQ(s->reserved_seats, 1);
+    EXPECT_TRUE(r.reserve_seat("s", 1, 100ms));
+    EXPECT_FALSE(r.reserve_seat("s", 1, 100ms));  // 2 connections + 2 seats = 4
+    // The oldest seats went; the newest of the three is still held.
+    EXPECT_FALSE(r.release_seat("s", a->seat_id));
+    EXPECT_FALSE(r.release_seat("s", b->seat_id));
+    EXPECT_TRUE(r.release_seat("s", c->seat_id));
+}
+
+TEST_P(RegistryContract, FewerOrAsManyConnectionsReleaseNoSeat) {
+    registry& r = *reg_;
+    auto added = make("s", "g", 5);
+    added.current_connections = 3;  // the previous value of the first heartbeat
+    r.add_shard(added, std::nullopt);
+    ASSERT_TRUE(r.reserve_seat("s", 0, 100ms));
+    ASSERT_TRUE(r.reserve_seat("s", 0, 100ms));
+    EXPECT_FALSE(r.reserve_seat("s", 0, 100ms));
+    r.heartbeat("s", reporting(3, 1));  // no change
+    EXPECT_EQ(r.shard("s", 1)->reserved_seats, 2);
+    r.heartbeat("s", reporting(2, 2));  // one left: the seats stay
+    EXPECT_EQ(r.shard("s", 2)->reserved_seats, 2);
+    EXPECT_TRUE(r.reserve_seat("s", 2, 100ms));  // 2 + 3 seats
+    EXPECT_FALSE(r.reserve_seat("s", 2, 100ms));
+    r.heartbeat("s", reporting(3, 3));  // one arrived, counted from 2
+    EXPECT_EQ(r.shard("s", 3)->reserved_seats, 2);
+    r.heartbeat("s", reporting(9, 4));  // more arrivals than seats: all go
+    EXPECT_EQ(r.shard("s", 4)->reserved_seats, 0);
+    EXPECT_FALSE(r.reserve_seat("s", 4, 100ms));  // 9 connections on 5: full by itself
+}
+
+TEST_P(RegistryContract, HeartbeatsReleaseTheOldestLiveSeatsInReservationOrder) {
+    registry& r = *reg_;
+    r.add_shard(make("s", "g", 50), std::nullopt);
+    auto lapsing = r.reserve_seat("s", 0, 10ms);      // lapsed at the heartbeat: not released
+    auto long_lived = r.reserve_seat("s", 0, 500ms);  // oldest live seat, yet expires last
+    std::vector<seat> burst;  // reserved in the same millisecond: seat-9 before seat-10
+    for (int i = 0; i < 12; ++i) {
+        burst.push_back(*r.reserve_seat("s", 5, 100ms));
+    }
+    ASSERT_TRUE(lapsing && long_lived);
+    EXPECT_EQ(r.heartbeat("s", reporting(11, 20)), heartbeat_outcome::updated);
+    EXPECT_EQ(r.shard("s", 20)->reserved_seats, 2);
+    EXPECT_FALSE(r.release_seat("s", long_lived->seat_id));
+    for (int i = 0; i < 10; ++i) {
+        EXPECT_FALSE(r.release_seat("s", burst[i].seat_id)) << i;
+    }
+    EXPECT_TRUE(r.release_seat("s", burst[10].seat_id));
+    EXPECT_TRUE(r.release_seat("s", burst[11].seat_id));
 }
 
 TEST_P(RegistryContract, HeartbeatUpdatesAndRemovesEmptyDrainingShards) {

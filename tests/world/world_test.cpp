@@ -468,6 +468,38 @@ TEST(World, SeatsKeepSimultaneousJoinsWithinMaxPlayersPerShard) {
     EXPECT_EQ(h.connect_to("seats", true).status_code(), 200);
 }
 
+TEST(World, ArrivedClientsCountOnceSoABurstFillsAShardToMaxPlayers) {
+    // 50 joins take 50 seats; the shard's heartbeat then reports them as connections. Counted
+    // as seats and connections both, the shard would look full at 25 arrivals plus 25 seats.
+    world_harness h;
+    h.register_room("burst-fill", 50, 1);
+    std::string first = h.shards("burst-fill").at(0).id;
+    for (int i = 0; i < 50; ++i) {
+        auto r = h.connect_to("burst-fill", true);
+        ASSERT_EQ(r.status_code(), 200) << r.body_text();
+        ASSERT_EQ(shard_of(r), first) << i;
+    }
+    // Half of them arrived: 25 connections + the 25 seats still in flight = 50, full.
+    ASSERT_EQ(h.update_shard(first, 25).status_code(), 200);
+    auto half = h.reg().shard(first, h.now_ms());
+    EXPECT_EQ(half->reserved_seats, 25);
+    EXPECT_FALSE(half->available());
+    // All arrived, then one left (a lower report releases nothing): one place is free, and it
+    // goes to this shard rather than to a new one.
+    h.update_shard(first, 50);
+    EXPECT_EQ(h.reg().shard(first, h.now_ms())->reserved_seats, 0);
+    h.update_shard(first, 49);
+    auto r = h.connect_to("burst-fill", true);
+    ASSERT_EQ(r.status_code(), 200) << r.body_text();
+    EXPECT_EQ(shard_of(r), first);
+    EXPECT_EQ(h.shards("burst-fill").size(), 1U);
+    // Now really full (49 connections + 1 seat): the next join gets a new shard.
+    r = h.connect_to("burst-fill", true);
+    ASSERT_EQ(r.status_code(), 200) << r.body_text();
+    EXPECT_NE(shard_of(r), first);
+    EXPECT_EQ(h.shards("burst-fill").size(), 2U);
+}
+
 TEST(World, LeastConnectionsSpreadsABurst) {
     world_harness h;
     h.register_room("burst", 75, 3, std::nullopt, "least-connections");
