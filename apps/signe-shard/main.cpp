@@ -9,9 +9,13 @@
 // The shard id names the main room and the world: "<roomId>:<worldId>:<suffix>" (the World's
 // ids), or just "<roomId>" (world from WORLD_ID, else "world-default").
 
+#include "server/forward.hpp"
+#include "server/placement_service.hpp"
+
 #include <signe/http.hpp>
 #include <signe/json.hpp>
 #include <signe/log.hpp>
+#include <signe/placement.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -45,8 +49,13 @@ using signe::log_level;
 struct shard_config {
     std::uint16_t port = 4000;
     std::string address = "0.0.0.0";
-    std::string upstream_host = "127.0.0.1";
-    std::string upstream_port = "3000";
+    // Room servers to link to when placement does not name one (tried in turn).
+    std::vector<std::pair<std::string, std::string>> upstreams{{"127.0.0.1", "3000"}};
+    // Placement (docs/scaling.md): each shard id is served by one shard process, and rooms are
+    // looked up in the room servers' placement. Empty: this process serves every shard id.
+    std::string placement_url;
+    std::string advertise;  // how other shard processes reach this one; empty: 127.0.0.1:<port>
+    std::chrono::milliseconds placement_lease{10'000};
     std::string world_host;
     std::string world_port;
     std::string secret;
@@ -161,8 +170,23 @@ private:
 // One room as this shard serves it: its clients, its upstream socket, its stats.
 class shard_room : public std::enable_shared_from_this<shard_room> {
 public:
-    shard_room(net::io_context& ioc, const shard_config& config, std::string shard_id)
-        : ioc_(ioc), config_(config), shard_id_(std::move(shard_id)), stats_timer_(ioc) {
+    // Finds the room server to link to: done(host, port), on this room's io_context.
+    using locator = std::function<
+        void(const std::string& room, std::function<void(std::string, std::string)> done)>;
+
+    shard_room(
+        net::io_context& ioc,
+        const shard_config& config,
+        std::string shard_id,
+        locator locate,
+        std::function<void()> forgotten
+    )
+        : ioc_(ioc),
+          config_(config),
+          shard_id_(std::move(shard_id)),
+          locate_(std::move(locate)),
+          forgotten_(std::move(forgotten)),
+          stats_timer_(ioc) {
         auto first = shard_id_.find(':');
         main_room_ = shard_id_.substr(0, first);
         auto second =
@@ -191,6 +215,7 @@ public:
             connect_upstream();  // the room server came back: link again
         }
         clients_[client->client_id()] = client;
+        peak_clients_ = std::max(peak_clients_, clients_.size());
         json::object headers;
         for (const auto& field : req) {
             std::string name(field.name_string());
@@ -209,6 +234,9 @@ public:
     }
 
     const std::string& main_room() const { return main_room_; }
+    std::size_t clients() const { return clients_.size(); }
+    std::size_t peak_clients() const { return peak_clients_; }
+    void stop() { stats_timer_.cancel(); }
     const std::string& world_id() const { return world_id_; }
 
     void client_message(const client_socket& client, const std::string& text) {
@@ -239,6 +267,13 @@ private:
     void connect_upstream() {
         connecting_ = true;
         waiting_.clear();  // frames of clients that have left with the previous link
+        locate_(main_room_, [self = shared_from_this()](std::string host, std::string port) {
+            self->connect_upstream_to(std::move(host), std::move(port));
+        });
+    }
+
+    void connect_upstream_to(std::string upstream_host, std::string upstream_port) {
+        upstream_host_ = upstream_host + ":" + upstream_port;
         upstream_ = std::make_unique<websocket::stream<beast::tcp_stream>>(ioc_);
         writer_ = std::make_unique<frame_writer<websocket::stream<beast::tcp_stream>>>(
             *upstream_, config_.max_queue_bytes * 16
@@ -246,8 +281,8 @@ private:
         upstream_->read_message_max(config_.max_frame_bytes * 16);
         auto resolver = std::make_shared<tcp::resolver>(ioc_);
         resolver->async_resolve(
-            config_.upstream_host,
-            config_.upstream_port,
+            upstream_host,
+            upstream_port,
             [self = shared_from_this(),
              resolver](beast::error_code ec, tcp::resolver::results_type results) {
                 if (ec) {
@@ -265,10 +300,8 @@ private:
                                 req.set("x-access-shard", self->config_.secret);
                             })
                         );
-                        std::string host =
-                            self->config_.upstream_host + ":" + self->config_.upstream_port;
                         self->upstream_->async_handshake(
-                            host,
+                            self->upstream_host_,
                             "/parties/main/" + self->main_room_,
                             [self](beast::error_code hec) {
                                 if (hec) {
@@ -397,39 +430,54 @@ private:
         c->resolver.async_resolve(
             config_.world_host,
             config_.world_port,
-            [c, id = shard_id_](beast::error_code ec, tcp::resolver::results_type r) {
+            [c,
+             id = shard_id_,
+             self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
                 if (ec) {
                     return;
                 }
                 c->stream.expires_after(std::chrono::seconds(5));
-                c->stream.async_connect(r, [c, id](beast::error_code cec, const tcp::endpoint&) {
-                    if (cec) {
-                        log(log_level::warn, "shard " + id + ": the world is unreachable");
-                        return;
-                    }
-                    http::async_write(
-                        c->stream,
-                        c->req,
-                        [c, id](beast::error_code wec, std::size_t) {
-                            if (wec) {
-                                return;
-                            }
-                            http::async_read(
-                                c->stream,
-                                c->buffer,
-                                c->res,
-                                [c, id](beast::error_code rec, std::size_t) {
-                                    if (!rec && c->res.result_int() != 200) {
-                                        log(log_level::warn,
-                                            "shard " + id + ": Failed to update World stats: " +
-                                                std::to_string(c->res.result_int()) + " - " +
-                                                c->res.body());
-                                    }
-                                }
-                            );
+                c->stream.async_connect(
+                    r,
+                    [c, id, self](beast::error_code cec, const tcp::endpoint&) {
+                        if (cec) {
+                            log(log_level::warn, "shard " + id + ": the world is unreachable");
+                            return;
                         }
-                    );
-                });
+                        http::async_write(
+                            c->stream,
+                            c->req,
+                            [c, id, self](beast::error_code wec, std::size_t) {
+                                if (wec) {
+                                    return;
+                                }
+                                http::async_read(
+                                    c->stream,
+                                    c->buffer,
+                                    c->res,
+                                    [c, id, self](beast::error_code rec, std::size_t) {
+                                        if (!rec && c->res.result_int() == 404 &&
+                                            self->clients_.empty()) {
+                                            // Drained and removed by the World (or never known):
+                                            // nothing left to serve here.
+                                            log(log_level::info,
+                                                "shard " + id + ": removed by its world, closing it"
+                                            );
+                                            self->forgotten_();
+                                            return;
+                                        }
+                                        if (!rec && c->res.result_int() != 200) {
+                                            log(log_level::warn,
+                                                "shard " + id + ": Failed to update World stats: " +
+                                                    std::to_string(c->res.result_int()) + " - " +
+                                                    c->res.body());
+                                        }
+                                    }
+                                );
+                            }
+                        );
+                    }
+                );
             }
         );
     }
@@ -437,8 +485,12 @@ private:
     net::io_context& ioc_;
     const shard_config& config_;
     std::string shard_id_;
+    locator locate_;
+    std::function<void()> forgotten_;
     std::string main_room_;
     std::string world_id_;
+    std::string upstream_host_;  // host:port of the room server linked to
+    std::size_t peak_clients_ = 0;
     std::unique_ptr<websocket::stream<beast::tcp_stream>> upstream_;
     std::unique_ptr<frame_writer<websocket::stream<beast::tcp_stream>>> writer_;
     beast::flat_buffer upstream_buffer_;
@@ -491,13 +543,71 @@ public:
           acceptor_(ioc, tcp::endpoint(net::ip::make_address(config_.address), config_.port)) {}
 
     std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
-    void start() { accept(); }
+
+    void start() {
+        if (!config_.placement_url.empty()) {
+            start_placement();
+        }
+        accept();
+    }
+
     void stop() {
         beast::error_code ignored;
         acceptor_.close(ignored);
+        for (auto& [id, room] : rooms_) {
+            room->stop();
+        }
+        if (hosting_) {
+            hosting_->stop();  // leave: this process's shard ids are free for the others at once
+        }
     }
 
 private:
+    // This process joins the "shards" group (each shard id served by one process) and reads the
+    // "rooms" group to find the room server holding each room.
+    void start_placement() {
+        signe::placement_options options;
+        options.url = config_.placement_url;
+        options.group = "shards";
+        options.address =
+            config_.advertise.empty() ? "127.0.0.1:" + std::to_string(port()) : config_.advertise;
+        options.lease = config_.placement_lease;
+        auto rooms_options = options;
+        rooms_options.group = "rooms";
+        rooms_view_ = std::make_shared<signe::placement>(rooms_options);
+        hosting_ = std::make_unique<signe::detail::placement_service>(options, [](std::string id) {
+            log(log_level::error, "shard " + id + " was taken over by another shard process");
+        });
+        log(log_level::info,
+            "placement: shards held in " + config_.placement_url + ", reachable at " +
+                options.address);
+    }
+
+    // The room server for a room: its holder in placement, else the one every process would
+    // pick for it, else the configured upstreams in turn.
+    void locate(const std::string& room, std::function<void(std::string, std::string)> done) {
+        auto fallback = config_.upstreams[next_upstream_++ % config_.upstreams.size()];
+        if (!hosting_) {
+            return done(fallback.first, fallback.second);
+        }
+        hosting_->run([this, room, done, fallback](signe::placement&) {
+            std::pair<std::string, std::string> target = fallback;
+            try {
+                auto holder = rooms_view_->holder("main/" + room);
+                if (!holder) {
+                    holder = signe::pick_member(rooms_view_->members(), "main/" + room);
+                }
+                if (holder) {
+                    auto colon = holder->address.rfind(':');
+                    target = {holder->address.substr(0, colon), holder->address.substr(colon + 1)};
+                }
+            } catch (const std::exception& e) {
+                log(log_level::warn, "placement: cannot look room " + room + " up: " + e.what());
+            }
+            net::post(ioc_, [done, target] { done(target.first, target.second); });
+        });
+    }
+
     void accept() {
         acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
             if (ec) {
@@ -547,9 +657,63 @@ private:
             // A gateway for connectionWorld, which asks the world on the host it then connects to.
             return forward(p, config_.world_host, config_.world_port, target, false);
         }
+        if (parts.size() == 2 && parts[0] == "signe" && parts[1] == "stats") {
+            return reply(p, http::status::ok, stats(), "application/json");
+        }
         if (parts.size() < 3 || parts[0] != "parties" || parts[1] != "shard") {
             return reply(p, http::status::not_found, "Not Found");
         }
+        if (hosting_ && !rooms_.contains(parts[2])) {
+            return place(p, std::move(parts), std::move(target));
+        }
+        serve_shard(p, parts, target);
+    }
+
+    // A shard id this process does not serve yet: claim it, or hand the connection to the shard
+    // process that serves it.
+    void place(
+        const std::shared_ptr<pending>& p, std::vector<std::string> parts, std::string target
+    ) {
+        hosting_->resolve(
+            parts[2],
+            [this, p, parts, target](signe::detail::placement_service::answer a) {
+                net::post(ioc_, [this, p, parts, target, a] {
+                    using where = signe::detail::placement_service::answer::where;
+                    if (a.at == where::here) {
+                        return serve_shard(p, parts, target);
+                    }
+                    if (a.at == where::unavailable ||
+                        p->req.find("x-signe-forwarded") != p->req.end()) {
+                        return reply(
+                            p,
+                            http::status::service_unavailable,
+                            signe::to_text(json::object{
+                                {"error",
+                                 a.at == where::unavailable
+                                     ? "Shard placement unavailable: " + a.error
+                                     : "Shard placement is changing, try again"}}),
+                            "application/json"
+                        );
+                    }
+                    p->req.set("x-signe-forwarded", "1");
+                    p->stream.expires_never();
+                    signe::forward_connection(
+                        p->stream.release_socket(),
+                        std::move(p->req),
+                        beast::buffers_to_string(p->buffer.data()),
+                        a.address,
+                        "Shard unreachable"
+                    );
+                });
+            }
+        );
+    }
+
+    void serve_shard(
+        const std::shared_ptr<pending>& p,
+        const std::vector<std::string>& parts,
+        const std::string& target
+    ) {
         auto room = room_for(parts[2]);
         if (websocket::is_upgrade(p->req)) {
             p->stream.expires_never();
@@ -589,7 +753,18 @@ private:
         p->req.set(
             "x-original-client-ip", ec ? std::string("unknown") : remote.address().to_string()
         );
-        forward(p, config_.upstream_host, config_.upstream_port, upstream_target, true);
+        locate(room->main_room(), [this, p, upstream_target](std::string host, std::string port) {
+            forward(p, host, port, upstream_target, true);
+        });
+    }
+
+    // GET /signe/stats: the shard ids served here, their clients and the most they ever had.
+    std::string stats() const {
+        json::object shards;
+        for (const auto& [id, room] : rooms_) {
+            shards[id] = json::object{{"clients", room->clients()}, {"peak", room->peak_clients()}};
+        }
+        return signe::to_text(json::object{{"shards", std::move(shards)}});
     }
 
     // Sends the request on to host:port at `target` and copies the answer back.
@@ -679,9 +854,14 @@ private:
         });
     }
 
-    void reply(const std::shared_ptr<pending>& p, http::status status, std::string body) {
+    void reply(
+        const std::shared_ptr<pending>& p,
+        http::status status,
+        std::string body,
+        const char* content_type = "text/plain"
+    ) {
         auto res = std::make_shared<http::response<http::string_body>>(status, p->req.version());
-        res->set(http::field::content_type, "text/plain");
+        res->set(http::field::content_type, content_type);
         res->body() = std::move(body);
         res->keep_alive(false);
         res->prepare_payload();
@@ -696,16 +876,40 @@ private:
         if (it != rooms_.end()) {
             return it->second;
         }
-        auto room = std::make_shared<shard_room>(ioc_, config_, shard_id);
+        auto room = std::make_shared<shard_room>(
+            ioc_,
+            config_,
+            shard_id,
+            [this](
+                const std::string& main_room, std::function<void(std::string, std::string)> done
+            ) { locate(main_room, std::move(done)); },
+            [this, shard_id] { forget(shard_id); }
+        );
         rooms_.emplace(shard_id, room);
         room->start();
         return room;
+    }
+
+    // The World no longer knows this shard and nobody is on it: stop serving it here.
+    void forget(const std::string& shard_id) {
+        auto it = rooms_.find(shard_id);
+        if (it == rooms_.end() || it->second->clients() != 0) {
+            return;
+        }
+        it->second->stop();
+        rooms_.erase(it);
+        if (hosting_) {
+            hosting_->release(shard_id);
+        }
     }
 
     net::io_context& ioc_;
     shard_config config_;
     tcp::acceptor acceptor_;
     std::map<std::string, std::shared_ptr<shard_room>> rooms_;
+    std::size_t next_upstream_ = 0;
+    std::unique_ptr<signe::detail::placement_service> hosting_;
+    std::shared_ptr<signe::placement> rooms_view_;  // used on hosting_'s thread only
 };
 
 // "http://host:port" -> host, port.
@@ -730,6 +934,15 @@ shard_config read_config(int argc, char** argv) {
     std::string upstream = std::getenv("SIGNE_UPSTREAM") != nullptr ? std::getenv("SIGNE_UPSTREAM")
                                                                     : "http://127.0.0.1:3000";
     std::string world = std::getenv("SIGNE_WORLD") != nullptr ? std::getenv("SIGNE_WORLD") : "";
+    if (const char* v = std::getenv("SIGNE_PLACEMENT"); v != nullptr) {
+        c.placement_url = v;
+    }
+    if (const char* v = std::getenv("SIGNE_ADVERTISE"); v != nullptr) {
+        c.advertise = v;
+    }
+    if (const char* v = std::getenv("SIGNE_PLACEMENT_LEASE_MS"); v != nullptr && *v != '\0') {
+        c.placement_lease = std::chrono::milliseconds(std::stoll(v));
+    }
     for (int i = 1; i < argc; ++i) {
         std::string_view arg = argv[i];
         auto eq = arg.find('=');
@@ -745,10 +958,17 @@ shard_config read_config(int argc, char** argv) {
             world = value;
         } else if (name == "--stats-interval") {
             c.stats_interval = std::chrono::milliseconds(std::stoll(value));
+        } else if (name == "--placement") {
+            c.placement_url = value;
+        } else if (name == "--advertise") {
+            c.advertise = value;
+        } else if (name == "--placement-lease-ms") {
+            c.placement_lease = std::chrono::milliseconds(std::stoll(value));
         } else {
             throw std::invalid_argument(
                 "unknown flag '" + name +
-                "' (known: --port, --address, --upstream, --world, --stats-interval)"
+                "' (known: --port, --address, --upstream, --world, --stats-interval, --placement, "
+                "--advertise, --placement-lease-ms)"
             );
         }
     }
@@ -757,7 +977,18 @@ shard_config read_config(int argc, char** argv) {
             "SHARD_SECRET is not set: the room server accepts only shards that present it"
         );
     }
-    std::tie(c.upstream_host, c.upstream_port) = host_port(upstream, "--upstream");
+    c.upstreams.clear();
+    for (std::size_t start = 0; start <= upstream.size();) {
+        auto comma = upstream.find(',', start);
+        auto end = comma == std::string::npos ? upstream.size() : comma;
+        if (end > start) {
+            c.upstreams.push_back(host_port(upstream.substr(start, end - start), "--upstream"));
+        }
+        start = end + 1;
+    }
+    if (c.upstreams.empty()) {
+        throw std::invalid_argument("--upstream: no room server given");
+    }
     if (!world.empty()) {
         std::tie(c.world_host, c.world_port) = host_port(world, "--world");
     }

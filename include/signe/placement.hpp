@@ -74,14 +74,15 @@ public:
     // The live holder of `key`, claiming it for this process when it is free (never held, or its
     // holder is dead). Also renews this process's lease.
     placement_member claim(const std::string& key);
-    // The live holder of `key`, if any; claims nothing.
+    // The live holder of `key`, if any; claims nothing and does not make this process a member
+    // (a shard process looks rooms up this way).
     std::optional<placement_member> holder(const std::string& key);
     // Of `keys` (claimed by this process earlier), those another live member holds now: taken
     // over while this process could not reach Redis. The others are claimed again if free.
     std::vector<std::string> lost(const std::vector<std::string>& keys);
     // Gives `key` up if this process holds it.
     void release(const std::string& key);
-    // The live members, in id order.
+    // The live members, in id order (this process is one only after a heartbeat or a claim).
     std::vector<placement_member> members();
 
 private:

@@ -15,11 +15,14 @@ namespace signe {
 namespace {
 
 // ARGV of every script: P (the key prefix), self id, self address, lease ms. Claiming or checking
-// proves this member alive, so each script renews its lease first.
+// its claims proves a member alive, so those scripts renew its lease first; lookups do not (a
+// shard process reads the rooms group without being one of its members).
 constexpr const char* lua_common = R"lua(
 local P, self, address, lease = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-redis.call('SET', P .. 'member:' .. self, address, 'PX', lease)
-redis.call('SADD', P .. 'members', self)
+local function renew()
+  redis.call('SET', P .. 'member:' .. self, address, 'PX', lease)
+  redis.call('SADD', P .. 'members', self)
+end
 local function live_holder(key)
   local holder = redis.call('GET', P .. 'claim:' .. key)
   if not holder then return nil end
@@ -29,10 +32,11 @@ local function live_holder(key)
 end
 )lua";
 
-constexpr const char* heartbeat_lua = "return 1\n";
+constexpr const char* heartbeat_lua = "renew()\nreturn 1\n";
 
 // ARGV[5]: the key. Returns {holder id, holder address}.
 constexpr const char* claim_lua = R"lua(
+renew()
 local held = live_holder(ARGV[5])
 if held then return held end
 redis.call('SET', P .. 'claim:' .. ARGV[5], self)
@@ -47,6 +51,7 @@ return live_holder(ARGV[5]) or {}
 // ARGV[5..]: keys this member claimed. Returns those another live member holds; takes the free
 // ones back.
 constexpr const char* lost_lua = R"lua(
+renew()
 local out = {}
 for i = 5, #ARGV do
   local held = live_holder(ARGV[i])

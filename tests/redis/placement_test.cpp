@@ -178,6 +178,18 @@ TEST(Placement, MembersListsTheLiveProcessesAndPickMemberSpreadsRoomsOverThem) {
     EXPECT_FALSE(pick_member({}, "main/x").has_value());
 }
 
+TEST(Placement, LookingUpDoesNotJoinTheGroup) {
+    redis_server redis;
+    placement reader(member(redis, "reader:1"));
+    placement a(member(redis, "a:1"));
+    a.claim("main/x");
+    ASSERT_TRUE(reader.holder("main/x").has_value());
+    EXPECT_EQ(reader.holder("main/x")->address, "a:1");
+    auto live = reader.members();
+    ASSERT_EQ(live.size(), 1u);
+    EXPECT_EQ(live[0].address, "a:1");
+}
+
 TEST(Placement, GroupsAreSeparate) {
     redis_server redis;
     placement room_server(member(redis, "rooms:1"));
