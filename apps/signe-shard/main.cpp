@@ -10,6 +10,7 @@
 // ids), or just "<roomId>" (world from WORLD_ID, else "world-default").
 
 #include "server/forward.hpp"
+#include "server/http_client.hpp"
 #include "server/placement_service.hpp"
 
 #include <signe/http.hpp>
@@ -26,6 +27,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <deque>
 #include <iostream>
@@ -60,6 +62,9 @@ struct shard_config {
     std::string world_port;
     std::string secret;
     std::chrono::milliseconds stats_interval{30000};
+    // How long the place of a client that dropped is kept for its return (see
+    // counted_connections()).
+    std::chrono::milliseconds reconnect_grace{10'000};
     std::size_t max_frame_bytes = 64 * 1024;
     std::size_t max_queue_bytes = 4 * 1024 * 1024;
 };
@@ -202,7 +207,9 @@ public:
 
     void start() {
         connect_upstream();
-        report_stats(true);
+        if (!adopted_) {
+            report_stats(true);  // an adopted shard first reports with its first returning client
+        }
         if (config_.stats_interval.count() > 0) {
             arm_stats();
         }
@@ -215,6 +222,7 @@ public:
             connect_upstream();  // the room server came back: link again
         }
         clients_[client->client_id()] = client;
+        away_.erase(client->private_id());
         peak_clients_ = std::max(peak_clients_, clients_.size());
         json::object headers;
         for (const auto& field : req) {
@@ -237,6 +245,13 @@ public:
     std::size_t clients() const { return clients_.size(); }
     std::size_t peak_clients() const { return peak_clients_; }
     void stop() { stats_timer_.cancel(); }
+
+    // This process took the shard over from a shard process that died. Its clients come back to
+    // it (PartySocket reconnects to the same URL) without asking the World for a seat, so the
+    // World must give it no newcomers: it is reported draining, serves its returning clients and
+    // goes away once they have left.
+    void adopt() { adopted_ = true; }
+    bool adopted() const { return adopted_; }
     const std::string& world_id() const { return world_id_; }
 
     void client_message(const client_socket& client, const std::string& text) {
@@ -252,9 +267,15 @@ public:
             {"payload", std::move(payload)}});
     }
 
-    void client_left(const client_socket& client) {
+    void client_left(const client_socket& client, bool may_return) {
         if (clients_.erase(client.client_id()) == 0) {
             return;
+        }
+        bool other_socket = std::ranges::any_of(clients_, [&](const auto& entry) {
+            return entry.second->private_id() == client.private_id();
+        });
+        if (may_return && !other_socket && config_.reconnect_grace.count() > 0) {
+            away_[client.private_id()] = std::chrono::steady_clock::now() + config_.reconnect_grace;
         }
         upstream_send(json::object{
             {"type", "shard.clientDisconnected"},
@@ -406,80 +427,65 @@ private:
 
     // POST /update-shard to the world: {shardId, worldId, connections}, when the count changed
     // (or on the periodic heartbeat).
+    // The connections this shard counts: its clients, plus those that left less than
+    // reconnect_grace ago. A client that drops comes back to the same shard URL without asking
+    // the World (PartySocket reconnects by itself), so its place is kept for it meanwhile instead
+    // of being handed to a newcomer.
+    std::size_t counted_connections() {
+        auto now = std::chrono::steady_clock::now();
+        std::erase_if(away_, [now](const auto& entry) { return entry.second <= now; });
+        return clients_.size() + away_.size();
+    }
+
+    // POST /update-shard {shardId, worldId, connections[, status]} to the world when the count
+    // changed (or on the periodic heartbeat). One report at a time per shard: the World counts
+    // arrivals from the difference between two reports, so they must reach it in order.
     void report_stats(bool force = false) {
-        if (config_.world_host.empty() || (!force && clients_.size() == last_reported_)) {
+        auto connections = counted_connections();
+        if (config_.world_host.empty() || (!force && connections == last_reported_)) {
             return;
         }
-        last_reported_ = clients_.size();
-        struct call {
-            tcp::resolver resolver;
-            beast::tcp_stream stream;
-            http::request<http::string_body> req;
-            http::response<http::string_body> res;
-            beast::flat_buffer buffer;
-        };
-        auto c =
-            std::make_shared<call>(call{tcp::resolver(ioc_), beast::tcp_stream(ioc_), {}, {}, {}});
-        c->req = {http::verb::post, "/parties/world/" + world_id_ + "/update-shard", 11};
-        c->req.set(http::field::host, config_.world_host);
-        c->req.set(http::field::content_type, "application/json");
-        c->req.set("x-access-shard", config_.secret);
-        c->req.body() = signe::to_text(json::object{
-            {"shardId", shard_id_}, {"worldId", world_id_}, {"connections", clients_.size()}});
-        c->req.prepare_payload();
-        c->resolver.async_resolve(
-            config_.world_host,
-            config_.world_port,
-            [c,
-             id = shard_id_,
-             self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
-                if (ec) {
-                    return;
-                }
-                c->stream.expires_after(std::chrono::seconds(5));
-                c->stream.async_connect(
-                    r,
-                    [c, id, self](beast::error_code cec, const tcp::endpoint&) {
-                        if (cec) {
-                            log(log_level::warn, "shard " + id + ": the world is unreachable");
-                            return;
-                        }
-                        http::async_write(
-                            c->stream,
-                            c->req,
-                            [c, id, self](beast::error_code wec, std::size_t) {
-                                if (wec) {
-                                    return;
-                                }
-                                http::async_read(
-                                    c->stream,
-                                    c->buffer,
-                                    c->res,
-                                    [c, id, self](beast::error_code rec, std::size_t) {
-                                        if (!rec && c->res.result_int() == 404 &&
-                                            self->clients_.empty()) {
-                                            // Drained and removed by the World (or never known):
-                                            // nothing left to serve here.
-                                            log(log_level::info,
-                                                "shard " + id + ": removed by its world, closing it"
-                                            );
-                                            self->forgotten_();
-                                            return;
-                                        }
-                                        if (!rec && c->res.result_int() != 200) {
-                                            log(log_level::warn,
-                                                "shard " + id + ": Failed to update World stats: " +
-                                                    std::to_string(c->res.result_int()) + " - " +
-                                                    c->res.body());
-                                        }
-                                    }
-                                );
-                            }
-                        );
-                    }
-                );
+        if (reporting_) {
+            report_again_ = true;
+            return;
+        }
+        reporting_ = true;
+        last_reported_ = connections;
+        json::object stats{
+            {"shardId", shard_id_}, {"worldId", world_id_}, {"connections", connections}};
+        if (adopted_) {
+            stats["status"] = "draining";
+        }
+        signe::http_post_json(
+            ioc_.get_executor(),
+            "http://" + config_.world_host + ":" + config_.world_port + "/parties/world/" +
+                world_id_ + "/update-shard",
+            signe::to_text(stats),
+            {{"x-access-shard", config_.secret}},
+            [self = shared_from_this()](int status, std::string body) {
+                self->reported(status, body);
             }
         );
+    }
+
+    void reported(int status, const std::string& body) {
+        reporting_ = false;
+        if (status == 404 && clients_.empty()) {
+            // Drained and removed by the World (or never known): nothing left to serve here.
+            log(log_level::info, "shard " + shard_id_ + ": removed by its world, closing it");
+            return forgotten_();
+        }
+        if (status == 0) {
+            log(log_level::warn, "shard " + shard_id_ + ": the world is unreachable");
+        } else if (status != 200) {
+            log(log_level::warn,
+                "shard " + shard_id_ + ": Failed to update World stats: " + std::to_string(status) +
+                    " - " + body);
+        }
+        if (report_again_) {
+            report_again_ = false;
+            report_stats();
+        }
     }
 
     net::io_context& ioc_;
@@ -491,6 +497,10 @@ private:
     std::string world_id_;
     std::string upstream_host_;  // host:port of the room server linked to
     std::size_t peak_clients_ = 0;
+    std::map<std::string, std::chrono::steady_clock::time_point> away_;  // private id -> until
+    bool adopted_ = false;
+    bool reporting_ = false;     // an update-shard is on its way
+    bool report_again_ = false;  // the count changed meanwhile
     std::unique_ptr<websocket::stream<beast::tcp_stream>> upstream_;
     std::unique_ptr<frame_writer<websocket::stream<beast::tcp_stream>>> writer_;
     beast::flat_buffer upstream_buffer_;
@@ -524,7 +534,10 @@ void client_socket::read() {
     ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
         if (ec) {
             self->open_ = false;
-            self->room_->client_left(*self);
+            // A client that said goodbye (1000) is not coming back; any other loss may.
+            bool goodbye = ec == websocket::error::closed &&
+                           self->ws_.reason().code == websocket::close_code::normal;
+            self->room_->client_left(*self, !goodbye);
             return;
         }
         std::string text = beast::buffers_to_string(self->buffer_.data());
@@ -680,7 +693,7 @@ private:
                 net::post(ioc_, [this, p, parts, target, a] {
                     using where = signe::detail::placement_service::answer::where;
                     if (a.at == where::here) {
-                        return serve_shard(p, parts, target);
+                        return serve_shard(p, parts, target, a.taken_over);
                     }
                     if (a.at == where::unavailable ||
                         p->req.find("x-signe-forwarded") != p->req.end()) {
@@ -712,9 +725,10 @@ private:
     void serve_shard(
         const std::shared_ptr<pending>& p,
         const std::vector<std::string>& parts,
-        const std::string& target
+        const std::string& target,
+        bool adopted = false
     ) {
-        auto room = room_for(parts[2]);
+        auto room = room_for(parts[2], adopted);
         if (websocket::is_upgrade(p->req)) {
             p->stream.expires_never();
             auto query = signe::parse_query(
@@ -762,7 +776,10 @@ private:
     std::string stats() const {
         json::object shards;
         for (const auto& [id, room] : rooms_) {
-            shards[id] = json::object{{"clients", room->clients()}, {"peak", room->peak_clients()}};
+            shards[id] = json::object{
+                {"clients", room->clients()},
+                {"peak", room->peak_clients()},
+                {"adopted", room->adopted()}};
         }
         return signe::to_text(json::object{{"shards", std::move(shards)}});
     }
@@ -871,7 +888,7 @@ private:
         });
     }
 
-    std::shared_ptr<shard_room> room_for(const std::string& shard_id) {
+    std::shared_ptr<shard_room> room_for(const std::string& shard_id, bool adopted) {
         auto it = rooms_.find(shard_id);
         if (it != rooms_.end()) {
             return it->second;
@@ -885,6 +902,11 @@ private:
             ) { locate(main_room, std::move(done)); },
             [this, shard_id] { forget(shard_id); }
         );
+        if (adopted) {
+            log(log_level::info,
+                "shard " + shard_id + ": taken over from a shard process that died");
+            room->adopt();
+        }
         rooms_.emplace(shard_id, room);
         room->start();
         return room;
@@ -958,6 +980,8 @@ shard_config read_config(int argc, char** argv) {
             world = value;
         } else if (name == "--stats-interval") {
             c.stats_interval = std::chrono::milliseconds(std::stoll(value));
+        } else if (name == "--reconnect-grace-ms") {
+            c.reconnect_grace = std::chrono::milliseconds(std::stoll(value));
         } else if (name == "--placement") {
             c.placement_url = value;
         } else if (name == "--advertise") {
@@ -967,7 +991,8 @@ shard_config read_config(int argc, char** argv) {
         } else {
             throw std::invalid_argument(
                 "unknown flag '" + name +
-                "' (known: --port, --address, --upstream, --world, --stats-interval, --placement, "
+                "' (known: --port, --address, --upstream, --world, --stats-interval, "
+                "--reconnect-grace-ms, --placement, "
                 "--advertise, --placement-lease-ms)"
             );
         }

@@ -53,6 +53,9 @@ struct placement_options {
 struct placement_member {
     std::string id;
     std::string address;
+    // From claim(): this process has just taken the key over from a holder that died (its
+    // clients may be on their way back).
+    bool taken_over = false;
     bool is(const std::string& member_id) const { return id == member_id; }
 };
 

@@ -34,12 +34,15 @@ end
 
 constexpr const char* heartbeat_lua = "renew()\nreturn 1\n";
 
-// ARGV[5]: the key. Returns {holder id, holder address}.
+// ARGV[5]: the key. Returns {holder id, holder address}, plus '1' when this member just took
+// the key from a dead holder.
 constexpr const char* claim_lua = R"lua(
 renew()
 local held = live_holder(ARGV[5])
 if held then return held end
+local before = redis.call('GET', P .. 'claim:' .. ARGV[5])
 redis.call('SET', P .. 'claim:' .. ARGV[5], self)
+if before and before ~= self then return {self, address, '1'} end
 return {self, address}
 )lua";
 
@@ -102,10 +105,10 @@ std::string random_member_id() {
 }
 
 placement_member member_of(const redis_reply& row) {
-    if (row.elements.size() != 2) {
+    if (row.elements.size() != 2 && row.elements.size() != 3) {
         throw redis_error(redis_error::kind::protocol, "redis: unexpected placement reply");
     }
-    return {row.elements[0].str, row.elements[1].str};
+    return {row.elements[0].str, row.elements[1].str, row.elements.size() == 3};
 }
 
 }  // namespace

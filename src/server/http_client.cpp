@@ -1,6 +1,6 @@
 // A small HTTP client for room-to-room calls across processes (session transfers).
 
-#include "server/server_impl.hpp"
+#include "server/http_client.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -11,7 +11,10 @@
 namespace signe {
 namespace {
 
+namespace net = boost::asio;
 namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
 
 constexpr auto call_timeout = std::chrono::seconds(5);
 

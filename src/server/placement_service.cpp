@@ -24,6 +24,7 @@ void placement_service::resolve(std::string key, std::function<void(answer)> don
             if (holder.is(p.self_id())) {
                 held_.insert(key);
                 a.at = answer::where::here;
+                a.taken_over = holder.taken_over;
             } else {
                 a.at = answer::where::elsewhere;
                 a.address = holder.address;

@@ -21,8 +21,9 @@ public:
     // Where a key lives, as claim() answered.
     struct answer {
         enum class where { here, elsewhere, unavailable } at = where::unavailable;
-        std::string address;  // elsewhere: the holder's "host:port"
-        std::string error;    // unavailable: why ("redis: connection refused (...)")
+        std::string address;      // elsewhere: the holder's "host:port"
+        std::string error;        // unavailable: why ("redis: connection refused (...)")
+        bool taken_over = false;  // here: taken from a holder that died
     };
 
     // `on_lost(key)` runs on the service thread when a key this process holds was taken over

@@ -4,6 +4,7 @@
 
 #include "core/room_core.hpp"
 #include "server/forward.hpp"
+#include "server/http_client.hpp"
 #include "server/placement_service.hpp"
 
 #include <signe/server.hpp>
@@ -168,15 +169,6 @@ bool answer_room_request(
     http_request req,
     const std::string& remote_address,
     std::function<void(http_response)> respond
-);
-
-// POSTs a JSON body to an http:// URL; `done(status, body)` (status 0: no answer), on `executor`.
-void http_post_json(
-    net::any_io_executor executor,
-    const std::string& url,
-    std::string body,
-    std::vector<std::pair<std::string, std::string>> headers,
-    std::function<void(int status, std::string body)> done
 );
 
 // Shards (shard_link.cpp): an upgrade carrying x-shard-id is a shard's upstream socket, accepted

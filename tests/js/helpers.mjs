@@ -8,10 +8,10 @@ import WebSocket from "ws";
 const DEFAULT_TIMEOUT_MS = 5000;
 
 // Starts a server program (the fixture by default) on a free port. `env` adds to the process
-// environment.
-export async function startServer(env = {}, binary = process.env.SIGNE_FIXTURE) {
+// environment, `args` are its command line.
+export async function startServer(env = {}, binary = process.env.SIGNE_FIXTURE, args = []) {
   if (!binary) throw new Error("the server binary is not set (run the tests through ctest)");
-  const child = spawn(binary, [], {
+  const child = spawn(binary, args, {
     env: { ...process.env, PORT: "0", SIGNE_ADDRESS: "127.0.0.1", SIGNE_THREADS: "2", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -35,7 +35,7 @@ export async function startServer(env = {}, binary = process.env.SIGNE_FIXTURE) 
     port,
     host: `127.0.0.1:${port}`,
     url: `http://127.0.0.1:${port}`,
-    alive: () => child.exitCode === null,
+    alive: () => child.exitCode === null && child.signalCode === null,
     stderr: () => stderr,
     // SIGTERM, then the exit code (0 when the shutdown was clean).
     async stop() {

@@ -93,7 +93,11 @@ TEST(Placement, ARoomOfADeadProcessGoesToTheNextProcessAskedWhenItsLeaseEnds) {
         std::this_thread::sleep_for(20ms);  // polling the lease's end, not synchronising threads
     }
     EXPECT_FALSE(survivor.holder("main/game-1").has_value());
-    EXPECT_TRUE(survivor.claim("main/game-1").is(survivor.self_id()));
+    auto taken = survivor.claim("main/game-1");
+    EXPECT_TRUE(taken.is(survivor.self_id()));
+    EXPECT_TRUE(taken.taken_over);
+    EXPECT_FALSE(survivor.claim("main/game-1").taken_over) << "only the claim that took it over";
+    EXPECT_FALSE(survivor.claim("main/fresh").taken_over);
 }
 
 TEST(Placement, HeartbeatsKeepEveryRoomOfAProcess) {

@@ -17,6 +17,8 @@
 //                            or {"event":"open","ok":false,"open":k}
 //   status                   -> {"event":"status","open":k,"joins":J,"pIds":{"i":"pId",...},
 //                               "shards":{"<shardId>":<joined clients on it>,...}}
+//   close-on SHARD           closes for good the clients joined on that shard id
+//                            -> {"event":"closed","count":k}
 //   quit (or end of input)   closes every client, exits 0
 // Waits are event-driven (re-checked on the clients' callbacks, bounded by a timer); one wait at
 // a time, the start's included. A bad command or a second wait prints
@@ -203,6 +205,8 @@ public:
             wait_open(n, milliseconds(ms));
         } else if (verb == "status" && at_end(in)) {
             print(status());
+        } else if (std::string shard; verb == "close-on" && in >> shard && at_end(in)) {
+            close_on(shard);
         } else if (verb == "quit" && at_end(in)) {
             quit(0);
         } else if (!verb.empty()) {
@@ -309,6 +313,19 @@ private:
                 return object{{"event", "open"}, {"ok", false}, {"open", open_count()}};
             }
         );
+    }
+
+    // Closes for good the clients now joined on `shard` (a shard being drained empties).
+    void close_on(const std::string& shard) {
+        std::size_t closed = 0;
+        for (auto& m : members_) {
+            if (m.open && m.client->shard_id() == shard) {
+                m.client->close();
+                m.open = false;
+                ++closed;
+            }
+        }
+        print({{"event", "closed"}, {"count", closed}});
     }
 
     object status() const {
