@@ -98,6 +98,27 @@ test("kill -9 the holder: its rooms move to the other server with their users", 
   }
 });
 
+test("SIGTERM: the holder flushes its rooms and leaves, so they move at once", async () => {
+  // A lease far longer than the test: only leaving can free the room in time.
+  const long = { SIGNE_PLACEMENT: redis.url, SIGNE_STORAGE: redis.url, SIGNE_PLACEMENT_LEASE_MS: "600000" };
+  const a = await startServer(long);
+  const b = await startServer(long);
+  try {
+    const first = await joinRoom(a, "game-handover", { id: "handover" });
+    first.emit("move", { x: 64, y: 1 });
+    await first.waitFor(() => first.state.players[first.state.pId]?.x === 64, "move applied");
+    first.close();
+    assert.equal(await a.stop(), 0);
+    const again = await joinRoom(b, "game-handover", { id: "handover" });
+    assert.equal(again.state.pId, first.state.pId, "same user");
+    assert.equal(again.state.players[again.state.pId].x, 64, "state flushed by a, loaded by b");
+    again.close();
+  } finally {
+    await a.kill();
+    assert.equal(await b.stop(), 0);
+  }
+});
+
 test("Redis down: running rooms keep running, new rooms get 503 with the reason, then recover", async () => {
   const a = await roomServer();
   try {
