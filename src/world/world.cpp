@@ -171,14 +171,80 @@ bool equal_secret(std::string_view given, std::string_view expected) {
            CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
 }
 
+// ---- the registry as admin sockets see it (the original's synced `rooms` and `shards`) ----
+
+// The original's ShardInfo: `shards.<shardId>` = {roomId, worldId, url, currentConnections,
+// maxConnections, status, lastHeartbeat}. The key (the original's @id) is not sent.
+struct shard_view {
+    std::string id;
+    synced<std::string> room_id;
+    synced<std::string> world_id;
+    synced<std::string> url;
+    synced<int> current_connections{0};
+    synced<int> max_connections{0};
+    synced<std::string> status{"active"};
+    synced<std::int64_t> last_heartbeat{0};
+    static auto fields() {
+        return signe::fields(
+            field("id", &shard_view::id).key(),
+            field("roomId", &shard_view::room_id),
+            field("worldId", &shard_view::world_id),
+            field("url", &shard_view::url),
+            field("currentConnections", &shard_view::current_connections),
+            field("maxConnections", &shard_view::max_connections),
+            field("status", &shard_view::status),
+            field("lastHeartbeat", &shard_view::last_heartbeat)
+        );
+    }
+};
+
+shard_view view_of(const shard_info& s) {
+    shard_view v;
+    v.id = s.id;
+    v.room_id = s.room_id;
+    v.world_id = s.world_id;
+    v.url = s.url;
+    v.current_connections = s.current_connections;
+    v.max_connections = s.max_connections;
+    v.status = std::string(to_string(s.status));
+    v.last_heartbeat = s.last_heartbeat;
+    return v;
+}
+
+// The original's RoomConfig: `rooms.<name>` = {name, balancingStrategy, public,
+// maxPlayersPerShard, minShards, maxShards?}. A room without maxShards leaves the key out, as the
+// original's undefined does; so a whole entry (not one field) goes out when a config changes.
+json::value view_of(const room_config& r) {
+    json::object o{
+        {"name", r.name},
+        {"balancingStrategy", to_string(r.strategy)},
+        {"public", r.is_public},
+        {"maxPlayersPerShard", r.max_players_per_shard},
+        {"minShards", r.min_shards}};
+    if (r.max_shards) {
+        o["maxShards"] = *r.max_shards;
+    }
+    return o;
+}
+
 // ---- the room ----
 
 class world_room : public room_base {
 public:
+    // The registry mirrored for admin sockets. Never persisted: the registry is the store.
+    static auto fields() {
+        return signe::fields(
+            field("rooms", &world_room::rooms_).transient(),
+            field("shards", &world_room::shards_).transient()
+        );
+    }
+
     static void define(room_spec<world_room>& spec) {
         spec.path("world-{worldId}")
+            .throttle_sync(500ms)  // the original's throttleSync: heartbeats coalesce
             .on_start(&world_room::start)
             .join_guard(&world_room::admin_join)
+            .on_join(&world_room::admin_joined)
             .http(verb::post, "/connect", &world_room::connect)
             .http(verb::post, "/register-room", &world_room::register_room, {&world_room::admin})
             .http(verb::post, "/update-shard", &world_room::update_shard, {&world_room::admin})
@@ -217,7 +283,93 @@ private:
             }
         } catch (const registry_unavailable& e) {
             log(log_level::warn, "world " + this->id() + ": cleanup skipped: " + e.what());
+            return;
         }
+        // Other World processes sharing a Redis registry change it too (their shards' heartbeats,
+        // their /connect, their admins): the timer brings those changes to this process's
+        // admin sockets, at most one cleanup period late.
+        if (watched()) {
+            mirror_all();
+        }
+    }
+
+    // ---- the mirror of the registry (admin sockets) ----
+    //
+    // `rooms_` and `shards_` hold the registry as the original's synced state. They are kept
+    // current only while an admin socket is connected; a joining admin refreshes them first, so
+    // its initial sync is the whole registry. Writing an unchanged value records nothing, so only
+    // the entries (and shard fields) that changed go out, and removed entries as "$delete".
+    // A call that failed with registry_unavailable refreshes nothing (the store is down); the
+    // next call or cleanup tick brings what it may have written.
+
+    bool watched() const { return !connections().empty(); }
+
+    void admin_joined(connection&, const request_info&) { mirror_all(); }
+
+    void mirror_all() {
+        try {
+            std::map<std::string, json::value, std::less<>> rooms;
+            for (const auto& r : reg().rooms()) {
+                rooms.emplace(r.name, view_of(r));
+            }
+            std::map<std::string, shard_view, std::less<>> shards;
+            for (const auto& s : reg().all_shards(now_ms())) {
+                shards.emplace(s.id, view_of(s));
+            }
+            rooms_.assign(rooms);
+            shards_.assign(shards);
+        } catch (const registry_unavailable& e) {
+            log(log_level::warn, "world " + id() + ": admin state not refreshed: " + e.what());
+        }
+    }
+
+    // One room's config and shards, after a call that changed them.
+    void mirror_room(const std::string& name) {
+        if (!watched()) {
+            return;
+        }
+        try {
+            if (auto room = reg().room(name)) {
+                rooms_.set(name, view_of(*room));
+            } else {
+                rooms_.erase(name);
+            }
+            std::vector<shard_info> shards = reg().shards(name, now_ms());
+            std::vector<std::string> gone;
+            for (const auto& [shard_id, view] : shards_) {
+                bool listed = std::any_of(shards.begin(), shards.end(), [&](const auto& s) {
+                    return s.id == shard_id;
+                });
+                if (view.room_id.get() == name && !listed) {
+                    gone.push_back(shard_id);
+                }
+            }
+            for (const auto& shard_id : gone) {
+                shards_.erase(shard_id);
+            }
+            for (const auto& s : shards) {
+                shards_.set(s.id, view_of(s));
+            }
+        } catch (const registry_unavailable& e) {
+            log(log_level::warn, "world " + id() + ": admin state not refreshed: " + e.what());
+        }
+    }
+
+    // A heartbeat sets exactly these fields (or removes the shard): no registry read needed.
+    void mirror_heartbeat(shard_info shard, const heartbeat_update& update, heartbeat_outcome how) {
+        if (!watched()) {
+            return;
+        }
+        if (how != heartbeat_outcome::updated) {
+            shards_.erase(shard.id);
+            return;
+        }
+        shard.current_connections = update.connections;
+        if (update.status) {
+            shard.status = *update.status;
+        }
+        shard.last_heartbeat = update.now_ms;
+        shards_.set(shard.id, view_of(shard));
     }
 
     registry& reg() {
@@ -360,14 +512,21 @@ private:
         }
         const json::value* auto_value = body.get_object().if_contains("autoCreate");
         bool auto_create = auto_value == nullptr || truthy(*auto_value);
+        // Admins see rooms and shards that /connect creates; a seat alone changes nothing they
+        // see (the original has no seats: currentConnections moves with heartbeats only).
+        bool created = false;
         try {
-            return find_shard(room_id, auto_create);
+            response r = find_shard(room_id, auto_create, created);
+            if (created) {
+                mirror_room(room_id);
+            }
+            return r;
         } catch (const registry_unavailable& e) {
             return error_reply(503, std::string("World registry unavailable: ") + e.what());
         }
     }
 
-    response find_shard(const std::string& room_id, bool auto_create) {
+    response find_shard(const std::string& room_id, bool auto_create, bool& created) {
         std::optional<room_config> room = reg().room(room_id);
         if (!room) {
             if (!auto_create) {
@@ -376,6 +535,7 @@ private:
             room_config fresh;
             fresh.name = room_id;
             reg().put_room(fresh);
+            created = true;
             room = fresh;
         }
         // A seat is reserved atomically on the chosen shard; when another world process took the
@@ -383,16 +543,17 @@ private:
         for (int attempt = 0; attempt < 4; ++attempt) {
             std::vector<shard_info> shards = reg().shards(room_id, now_ms());
             const shard_info* chosen = nullptr;
-            std::optional<shard_info> created;
+            std::optional<shard_info> fresh_shard;
             if (shards.empty()) {
                 if (!auto_create) {
                     return error_reply(404, "No shards available for room " + room_id);
                 }
-                created = create_shard(*room, std::nullopt);
-                if (!created) {
+                fresh_shard = create_shard(*room, std::nullopt);
+                if (!fresh_shard) {
                     continue;  // another process added one meanwhile
                 }
-                chosen = &*created;
+                created = true;
+                chosen = &*fresh_shard;
             } else {
                 std::vector<const shard_info*> available;
                 for (const auto& s : shards) {
@@ -405,9 +566,9 @@ private:
                         auto_create &&
                         (!room->max_shards || static_cast<int>(shards.size()) < *room->max_shards);
                     if (may_create) {
-                        created = create_shard(*room, std::nullopt);
+                        fresh_shard = create_shard(*room, std::nullopt);
                     }
-                    if (!created) {
+                    if (!fresh_shard) {
                         bool any_active =
                             std::any_of(shards.begin(), shards.end(), [](const auto& s) {
                                 return s.status == shard_status::active;
@@ -418,7 +579,8 @@ private:
                                        : "No active shards available for room " + room_id
                         );
                     }
-                    chosen = &*created;
+                    created = true;
+                    chosen = &*fresh_shard;
                 } else {
                     chosen = &pick(*room, available);
                 }
@@ -460,6 +622,7 @@ private:
         } catch (const registry_unavailable& e) {
             return error_reply(503, std::string("World registry unavailable: ") + e.what());
         }
+        mirror_room(config.name);
         return response{};
     }
 
@@ -493,7 +656,9 @@ private:
             }
             update.now_ms = now_ms();
             update.lease_until = now_ms() + options_->inactive_after.count();
-            if (reg().heartbeat(parsed->shard_id, update) == heartbeat_outcome::not_found) {
+            heartbeat_outcome how = reg().heartbeat(parsed->shard_id, update);
+            mirror_heartbeat(*shard, update, how);
+            if (how == heartbeat_outcome::not_found) {
                 return error_reply(404, "Shard " + parsed->shard_id + " not found");
             }
         } catch (const registry_unavailable& e) {
@@ -553,12 +718,15 @@ private:
                     }
                 }
             }
+            mirror_room(room->name);
         } catch (const registry_unavailable& e) {
             return error_reply(503, std::string("World registry unavailable: ") + e.what());
         }
         return response{};
     }
 
+    synced_map<json::value> rooms_;  // name -> RoomConfig
+    synced_map<shard_view> shards_;  // shard id -> ShardInfo
     std::shared_ptr<const world_options> options_;
     std::shared_ptr<registry> registry_;
     std::mt19937_64 rng_;

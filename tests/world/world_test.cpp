@@ -772,4 +772,242 @@ TEST(World, HeartbeatsOfDeletedShardsAnswer404) {
     EXPECT_EQ(error_of(r), "Shard " + id + " not found");
 }
 
+// ---------------------------------------------------------------- Admin sockets: the registry
+
+// The original syncs its `rooms` (RoomConfig) and `shards` (ShardInfo) to admin sockets.
+
+signe::testing::client_options as_admin(world_harness& h) {
+    return {.query = {{"world-auth-token", h.token(json::array{"*"})}}};
+}
+
+// An admin socket, once the throttle window its join opened has closed (so that the next change
+// goes out at once).
+signe::testing::test_client& settled_admin(world_harness& h) {
+    auto& admin = h.connect("admin", as_admin(h));
+    h.advance(1s);
+    return admin;
+}
+
+// What @signe/sync's load() makes of sync packets: objects merge key by key, "$delete" removes.
+void load_into(json::object& state, const json::object& value) {
+    for (const auto& [key, v] : value) {
+        if (v.is_string() && v.get_string() == "$delete") {
+            state.erase(key);
+        } else if (v.is_object()) {
+            json::value& slot = state[key];
+            if (!slot.is_object()) {
+                slot = json::object{};
+            }
+            load_into(slot.as_object(), v.get_object());
+        } else {
+            state[key] = v;
+        }
+    }
+}
+
+json::object state_of(const signe::testing::test_client& c) {
+    json::object state;
+    for (const auto& frame : c.frames_of_type("sync")) {
+        load_into(state, frame.at("value").as_object());
+    }
+    return state;
+}
+
+json::value shard_entry(const shard_info& s, int connections, const std::string& status) {
+    return json::object{
+        {"roomId", s.room_id},
+        {"worldId", s.world_id},
+        {"url", s.url},
+        {"currentConnections", connections},
+        {"maxConnections", s.max_connections},
+        {"status", status},
+        {"lastHeartbeat", s.last_heartbeat}};
+}
+
+json::value sync_of(json::value value) {
+    return json::object{{"type", "sync"}, {"value", std::move(value)}};
+}
+
+TEST(WorldAdminState, InitialSyncHoldsRoomsAndShardsWithTheOriginalsFields) {
+    world_harness h;
+    ASSERT_EQ(h.register_room("capped", 10, 2, 4, "least-connections").status_code(), 200);
+    ASSERT_EQ(h.register_room("open", 20, 1).status_code(), 200);
+    h.advance(2s);
+    ASSERT_EQ(h.update_shard(h.shards("capped").at(0).id, 3).status_code(), 200);
+    auto capped = h.shards("capped");
+    auto open = h.shards("open");
+
+    auto& admin = h.connect("admin", as_admin(h));
+    ASSERT_FALSE(admin.closed());
+    ASSERT_EQ(admin.frames().size(), 1U);
+    const json::object& value = admin.frames()[0].at("value").as_object();
+    EXPECT_EQ(value.at("pId").as_string(), admin.public_id());
+    EXPECT_EQ(
+        value.at("rooms"),
+        json::value(json::object{
+            {"capped",
+             {{"name", "capped"},
+              {"balancingStrategy", "least-connections"},
+              {"public", true},
+              {"maxPlayersPerShard", 10},
+              {"minShards", 2},
+              {"maxShards", 4}}},
+            // no maxShards: left out, as the original's undefined
+            {"open",
+             {{"name", "open"},
+              {"balancingStrategy", "round-robin"},
+              {"public", true},
+              {"maxPlayersPerShard", 20},
+              {"minShards", 1}}}})
+    );
+    EXPECT_EQ(
+        value.at("shards"),
+        json::value(json::object{
+            {capped[0].id, shard_entry(capped[0], 3, "active")},
+            {capped[1].id, shard_entry(capped[1], 0, "active")},
+            {open[0].id, shard_entry(open[0], 0, "active")}})
+    );
+    EXPECT_EQ(capped[0].last_heartbeat, h.now_ms());
+
+    // A shard socket (x-access-shard) is an admin too and gets the same state.
+    auto& shard = h.connect("shard", {.headers = {{"x-access-shard", shard_secret}}});
+    EXPECT_EQ(shard.frames()[0].at("value").at("shards"), value.at("shards"));
+}
+
+TEST(WorldAdminState, HeartbeatsReachAdminsAsTheChangedFieldsOnly) {
+    world_harness h;
+    h.register_room("beat", 10, 1);
+    std::string id = h.shards("beat").at(0).id;
+    auto& admin = settled_admin(h);
+    ASSERT_EQ(admin.frames().size(), 1U);  // the initial sync
+
+    ASSERT_EQ(h.update_shard(id, 4).status_code(), 200);
+    ASSERT_EQ(admin.frames().size(), 2U);
+    EXPECT_EQ(
+        admin.last_frame(),
+        sync_of({{"shards", {{id, {{"currentConnections", 4}, {"lastHeartbeat", h.now_ms()}}}}}})
+    );
+
+    // Within the 500 ms throttle window (the original's throttleSync) the next heartbeats are
+    // coalesced into one frame at its end, the last value winning.
+    h.advance(100ms);
+    h.update_shard(id, 5);
+    h.update_shard(id, 6, "maintenance");
+    EXPECT_EQ(admin.frames().size(), 2U);
+    std::int64_t at = h.now_ms();
+    h.advance(400ms);
+    ASSERT_EQ(admin.frames().size(), 3U);
+    EXPECT_EQ(
+        admin.last_frame(),
+        sync_of(
+            {{"shards",
+              {{id,
+                {{"currentConnections", 6}, {"status", "maintenance"}, {"lastHeartbeat", at}}}}}}
+        )
+    );
+    EXPECT_EQ(
+        state_of(admin).at("shards").at(id), shard_entry(h.shards("beat").at(0), 6, "maintenance")
+    );
+}
+
+TEST(WorldAdminState, RemovedShardsAreDeletedFromTheAdminsState) {
+    world_harness h;
+    h.register_room("shrink", 10, 3);
+    auto shards = h.shards("shrink");
+    auto& admin = settled_admin(h);
+
+    // A draining shard reporting 0 connections is removed: "$delete", nothing else.
+    ASSERT_EQ(h.update_shard(shards[0].id, 0, "draining").status_code(), 200);
+    EXPECT_EQ(admin.last_frame(), sync_of({{"shards", {{shards[0].id, "$delete"}}}}));
+
+    // scale-room down removes the empty shard it drains.
+    h.advance(1s);
+    ASSERT_EQ(
+        h.admin_post("/scale-room", {{"roomId", "shrink"}, {"targetShardCount", 1}}).status_code(),
+        200
+    );
+    EXPECT_EQ(admin.last_frame(), sync_of({{"shards", {{shards[1].id, "$delete"}}}}));
+
+    // The cleanup timer removes the silent one.
+    h.advance(6min);
+    EXPECT_EQ(admin.last_frame(), sync_of({{"shards", {{shards[2].id, "$delete"}}}}));
+    json::object state = state_of(admin);
+    EXPECT_TRUE(state.at("shards").as_object().empty());
+    EXPECT_TRUE(state.at("rooms").as_object().contains("shrink"));
+}
+
+TEST(WorldAdminState, ConnectShowsWhatItCreatesButNotItsSeats) {
+    world_harness h;
+    auto& admin = settled_admin(h);
+    admin.clear();
+
+    std::string id = shard_of(h.connect_to("auto"));
+    ASSERT_EQ(admin.frames().size(), 1U);
+    json::object state = state_of(admin);
+    EXPECT_EQ(state.at("rooms").at("auto").at("maxPlayersPerShard"), 75);
+    EXPECT_EQ(state.at("shards").at(id), shard_entry(h.shards("auto").at(0), 0, "active"));
+
+    // A seat on an existing shard is not registry state the original has: nothing goes out.
+    h.advance(1s);
+    EXPECT_EQ(shard_of(h.connect_to("auto")), id);
+    EXPECT_EQ(admin.frames().size(), 1U);
+}
+
+TEST(WorldAdminState, ChangesByAnotherWorldProcessArriveWithTheCleanupTimer) {
+    world_harness h;
+    h.register_room("shared", 10, 1);
+    std::string mine = h.shards("shared").at(0).id;
+    auto& admin = settled_admin(h);
+    admin.clear();
+
+    // Another World process on the same (Redis) registry: a heartbeat and a new shard.
+    signe::world::heartbeat_update beat;
+    beat.connections = 9;
+    beat.now_ms = h.now_ms();
+    beat.lease_until = h.now_ms() + 300000;
+    h.reg().heartbeat(mine, beat);
+    shard_info other;
+    other.id = "shared:world-default:1-2";
+    other.room_id = "shared";
+    other.world_id = "world-default";
+    other.url = other.id;
+    other.max_connections = 10;
+    other.last_heartbeat = h.now_ms();
+    other.lease_until = h.now_ms() + 300000;
+    ASSERT_EQ(h.reg().add_shard(other, std::nullopt), signe::world::add_outcome::added);
+    EXPECT_TRUE(admin.frames().empty());
+
+    h.advance(60s);  // the first cleanup tick
+    ASSERT_EQ(admin.frames().size(), 1U);
+    json::object state = state_of(admin);
+    EXPECT_EQ(state.at("shards").at(mine).at("currentConnections"), 9);
+    EXPECT_EQ(state.at("shards").at(other.id), shard_entry(other, 0, "active"));
+}
+
+TEST(WorldAdminState, AnAdminJoiningLaterGetsTheRegistryAsItIsThen) {
+    world_harness h;
+    h.register_room("later", 10, 2);
+    auto shards = h.shards("later");
+    auto& first = h.connect("first", as_admin(h));
+    first.close();
+
+    // No admin socket: nothing is mirrored meanwhile.
+    h.update_shard(shards[0].id, 0, "draining");
+    h.update_shard(shards[1].id, 5);
+    h.register_room("second", 10, 1);
+
+    auto& second = h.connect("second", as_admin(h));
+    ASSERT_EQ(second.frames().size(), 1U);
+    json::object state = state_of(second);
+    EXPECT_EQ(state.at("rooms").as_object().size(), 2U);
+    const json::object& got = state.at("shards").as_object();
+    EXPECT_EQ(got.size(), 2U);
+    EXPECT_FALSE(got.contains(shards[0].id));
+    EXPECT_EQ(
+        got.at(shards[1].id),
+        shard_entry(h.reg().shard(shards[1].id, h.now_ms()).value(), 5, "active")
+    );
+    EXPECT_TRUE(got.contains(h.shards("second").at(0).id));
+}
+
 }  // namespace
