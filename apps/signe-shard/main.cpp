@@ -80,6 +80,15 @@ std::string random_token(std::size_t n) {
     return out;
 }
 
+// What a refusing World said: the `error` of its JSON body, else the body.
+std::string error_text(const std::string& body) {
+    boost::system::error_code ec;
+    json::value parsed = json::parse(body, ec);
+    const json::object* o = ec ? nullptr : parsed.if_object();
+    const json::value* error = o != nullptr ? o->if_contains("error") : nullptr;
+    return error != nullptr && error->is_string() ? std::string(error->get_string()) : body;
+}
+
 // A queue of text frames for one WebSocket, at most one write in flight (Beast's rule).
 template <class Stream>
 class frame_writer {
@@ -370,9 +379,20 @@ private:
         if (const auto* target = o->if_contains("targetClientId");
             target != nullptr && target->is_string()) {
             const auto* data = o->if_contains("data");
-            auto it = clients_.find(std::string(target->get_string()));
-            if (it != clients_.end() && data != nullptr && data->is_string()) {
-                it->second->send(std::make_shared<const std::string>(data->get_string()));
+            if (data == nullptr || !data->is_string()) {
+                return;
+            }
+            auto out = std::make_shared<const std::string>(data->get_string());
+            std::string id(target->get_string());
+            // Our room server targets one socket by its client id; the original's targets a
+            // private id, meaning every socket of that session.
+            if (auto it = clients_.find(id); it != clients_.end()) {
+                return it->second->send(out);
+            }
+            for (auto& [cid, client] : clients_) {
+                if (client->private_id() == id) {
+                    client->send(out);
+                }
             }
             return;
         }
@@ -477,10 +497,10 @@ private:
         }
         if (status == 0) {
             log(log_level::warn, "shard " + shard_id_ + ": the world is unreachable");
-        } else if (status != 200) {
+        } else if (status < 200 || status >= 300) {
             log(log_level::warn,
                 "shard " + shard_id_ + ": Failed to update World stats: " + std::to_string(status) +
-                    " - " + body);
+                    " - " + error_text(body));
         }
         if (report_again_) {
             report_again_ = false;
@@ -762,14 +782,30 @@ private:
         p->req.set("x-shard-world-id", room->world_id());
         p->req.set("x-forwarded-by-shard", "true");
         p->req.set("x-access-shard", config_.secret);
-        beast::error_code ec;
-        auto remote = p->stream.socket().remote_endpoint(ec);
-        p->req.set(
-            "x-original-client-ip", ec ? std::string("unknown") : remote.address().to_string()
-        );
+        p->req.set("x-original-client-ip", client_ip(*p));
         locate(room->main_room(), [this, p, upstream_target](std::string host, std::string port) {
             forward(p, host, port, upstream_target, true);
         });
+    }
+
+    // The client's address: the first x-forwarded-for entry (a balancer's), else the peer's.
+    static std::string client_ip(pending& p) {
+        if (auto it = p.req.find("x-forwarded-for"); it != p.req.end()) {
+            std::string_view first = it->value();
+            first = first.substr(0, first.find(','));
+            while (!first.empty() && first.front() == ' ') {
+                first.remove_prefix(1);
+            }
+            while (!first.empty() && first.back() == ' ') {
+                first.remove_suffix(1);
+            }
+            if (!first.empty()) {
+                return std::string(first);
+            }
+        }
+        beast::error_code ec;
+        auto remote = p.stream.socket().remote_endpoint(ec);
+        return ec ? std::string("unknown") : remote.address().to_string();
     }
 
     // GET /signe/stats: the shard ids served here, their clients and the most they ever had.
