@@ -25,6 +25,9 @@ std::int64_t asio_clock::now_ms() const {
 
 std::uint64_t asio_clock::set_timer(std::chrono::milliseconds delay, std::function<void()> fn) {
     std::uint64_t id = ++last_id_;
+    if (stopped_) {
+        return id;  // never fires: the server is stopping
+    }
     auto timer = std::make_shared<net::steady_timer>(executor_, delay);
     timers_.emplace(id, timer);
     timer->async_wait([this, id, timer, fn = std::move(fn)](boost::system::error_code ec) {
@@ -49,6 +52,11 @@ void asio_clock::cancel_all() {
         timer->cancel();
     }
     timers_.clear();
+}
+
+void asio_clock::stop() {
+    stopped_ = true;
+    cancel_all();
 }
 
 void room_host::post(std::function<void(detail::room_core&)> fn) {
@@ -200,7 +208,7 @@ void server::impl::room_moved(const std::string& key) {
         net::post(host->executor, [host] {
             host->closing = true;
             host->core.close_all(1012, "Room moved to another server");
-            host->clock.cancel_all();
+            host->clock.stop();
         });
     }
 }
@@ -305,7 +313,7 @@ void server::impl::begin_stop() {
             host->closing = true;
             host->core.close_all(close_code::going_away, "Server shutting down");
             host->core.flush_storage_now();  // before the timers go: nothing pending is lost
-            host->clock.cancel_all();
+            host->clock.stop();
         });
     }
     std::vector<std::shared_ptr<http_session>> live;

@@ -49,11 +49,15 @@ public:
     std::uint64_t set_timer(std::chrono::milliseconds delay, std::function<void()> fn) override;
     void cancel_timer(std::uint64_t id) override;
     void cancel_all();
+    // Cancels every timer and ignores new ones: a room closing at shutdown still handles its
+    // clients leaving, and the session-expiry timers that sets must not keep the process alive.
+    void stop();
 
 private:
     strand executor_;
     std::uint64_t last_id_ = 0;
     std::map<std::uint64_t, std::shared_ptr<net::steady_timer>> timers_;
+    bool stopped_ = false;
 };
 
 // One room: its strand, clock and runtime. Everything inside runs on `executor`.

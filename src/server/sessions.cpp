@@ -521,6 +521,15 @@ public:
             std::lock_guard lock(srv_.sessions_mutex);
             srv_.http_sessions.insert(weak_from_this());
         }
+        if (srv_.stopping) {
+            // Accepted while the server was stopping, after it closed the sessions it knew of
+            // (a client reconnecting at once, as PartySocket does): close it now rather than
+            // keep the shutdown waiting for its handshake timeout.
+            forget();
+            beast::error_code ignored;
+            stream_.socket().close(ignored);
+            return;
+        }
         read(srv_.config.limits.handshake_timeout);
     }
 
