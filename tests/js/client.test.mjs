@@ -143,3 +143,17 @@ test("interception hides a field from other users", async () => {
   b.close();
   late.close();
 });
+
+test("SIGTERM with clients connected: they get 1001 and the server exits without waiting out its grace", async () => {
+  const own = await startServer();
+  const a = await joinRoom(own, "game-shutdown", { id: "stay-a", maxRetries: 0 });
+  const b = await joinRoom(own, "game-shutdown", { id: "stay-b", maxRetries: 0 });
+  assert.equal(await own.stop(), 0);
+  for (const c of [a, b]) {
+    await c.waitFor(() => c.closes.length > 0, "closed by the shutdown");
+    assert.equal(c.closes[0].code, 1001);
+    c.close();
+  }
+  // Leaving clients set session-expiry timers in their room; those must not hold the process.
+  assert.doesNotMatch(own.stderr(), /still open after the shutdown grace period/);
+});
