@@ -30,6 +30,12 @@ inline std::string maker_name(const testing::TestParamInfo<registry_maker>& info
     return info.param.name;
 }
 
+// How GoogleTest prints the parameter (in test lists, hence in ctest's names): its name, not
+// its bytes.
+inline void PrintTo(const registry_maker& maker, std::ostream* out) {
+    *out << maker.name;
+}
+
 class RegistryContract : public testing::TestWithParam<registry_maker> {
 protected:
     void SetUp() override { reg_ = GetParam().make(); }
