@@ -411,6 +411,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
     }
 
     void shutdown() {
+        if (stopped) {
+            return;  // close() then the destructor: one close handshake only (Beast allows one)
+        }
         stopped = true;
         retry_timer.cancel();
         held.clear();

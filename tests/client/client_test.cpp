@@ -725,3 +725,13 @@ TEST(client_process, moves_and_pings_against_the_benchmark_server) {
 }
 
 }  // namespace
+
+TEST(client, close_then_destroy_while_the_close_handshake_is_pending_is_one_close) {
+    running_server srv;
+    for (int i = 0; i < 20; ++i) {  // the handshake is in flight when the destructor runs
+        signe::client c(options_for(srv, "mirror-close", "closer-" + std::to_string(i)));
+        c.connect();
+        ASSERT_TRUE(c.wait_ready(timeout));
+        c.close();
+    }
+}
