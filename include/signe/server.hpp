@@ -41,6 +41,9 @@ struct server_limits {
     std::size_t max_queued_frames = 1024;        // frames a socket may send before its initial sync
     std::chrono::seconds handshake_timeout{10};  // HTTP request head and WebSocket handshake
     std::chrono::seconds http_idle_timeout{30};  // keep-alive connection with no request
+    // A room with no socket, no timer of its own and nothing in flight for this long is written
+    // to storage and unloaded; the next request loads it again (docs/rooms.md). 0: never.
+    std::chrono::milliseconds room_idle_timeout{60'000};
 };
 
 struct server_config {
@@ -71,12 +74,13 @@ struct server_config {
 };
 
 // Reads PORT, SIGNE_ADDRESS, SIGNE_THREADS, SIGNE_STATIC_DIR, SIGNE_MAX_FRAME_BYTES,
-// SIGNE_MAX_SEND_QUEUE_BYTES, SIGNE_MAX_CONNECTIONS, SIGNE_STORAGE ("memory",
+// SIGNE_MAX_SEND_QUEUE_BYTES, SIGNE_MAX_CONNECTIONS, SIGNE_ROOM_IDLE_MS, SIGNE_STORAGE ("memory",
 // "sqlite:<path>"), SIGNE_TRANSFER_SECRET, SIGNE_REMOTE_ROOMS, SHARD_SECRET, SIGNE_PLACEMENT,
 // SIGNE_ADVERTISE and SIGNE_PLACEMENT_LEASE_MS over the given defaults.
 server_config config_from_env(server_config defaults = {});
 // config_from_env, then the command line: --port=N, --address=A, --threads=N, --storage=SPEC,
-// --static=DIR, --transfer-secret=S, --remote-rooms=URL, --shard-secret=S, --placement=URL,
+// --static=DIR, --transfer-secret=S, --remote-rooms=URL, --shard-secret=S, --room-idle-ms=N,
+// --placement=URL,
 // --advertise=HOST:PORT, --placement-lease-ms=N. Throws
 // std::invalid_argument on an unknown or malformed flag.
 server_config config_from_args(int argc, char** argv, server_config defaults = {});
@@ -86,7 +90,8 @@ struct server_stats {
     std::uint64_t connections_refused = 0;  // over max_connections
     std::uint64_t slow_readers_closed = 0;
     std::uint64_t oversized_frames = 0;
-    std::uint64_t rooms = 0;
+    std::uint64_t rooms = 0;           // loaded now
+    std::uint64_t rooms_unloaded = 0;  // idle rooms unloaded so far
 };
 
 class server {

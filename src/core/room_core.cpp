@@ -276,7 +276,9 @@ void room_core::run_guards(
             if (!d.ready()) {
                 // Keep the chain alive until the deferred verdict arrives.
                 auto self = weak_next.lock();
+                ++in_flight_;
                 d.then([this, d, i, self, done] {
+                    --in_flight_;
                     if (!d.allowed()) {
                         ++counters_.guard_refusals;
                         done(false, d.reply());

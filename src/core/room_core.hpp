@@ -115,6 +115,13 @@ public:
     void* instance() { return instance_; }
     const room_counters& counters() const { return counters_; }
     std::size_t connection_count() const { return connections_.size(); }
+    // Nothing would be lost by dropping this room now and loading it from storage later: no
+    // socket, no timer of its code, no transfer token waiting, no storage call or deferred
+    // guard in flight, nothing left to write (see unwritten()). Session expiry is not in the
+    // way: it is stored and armed again by the next load.
+    bool idle();
+    // Changes not yet handed to storage (flush_storage_now() hands them over).
+    bool unwritten() const;
     // The user of a connection (nullptr when none).
     void* user_of(const connection& conn);
     // Every session, for tests and tools: private id -> public id, connected.
@@ -243,6 +250,11 @@ private:
     bool auto_sync_ = true;
     bool throttle_window_open_ = false;
     std::vector<std::uint64_t> room_timers_;  // timers room code set, cancelled at shutdown
+    // Storage calls, transfers and deferred guards whose answer has not come back: their
+    // callbacks point at this room, which must live until they arrive.
+    std::size_t in_flight_ = 0;
+    // links_.post for one call's answer, counted in in_flight_ until it has run.
+    std::function<void(std::function<void()>)> counted_post();
     room_counters counters_;
 
     room_links links_;

@@ -60,7 +60,7 @@ void room_core::start() {
         finish_start(true, {});
         return;
     }
-    links_.storage->load(storage_key_, links_.post, [this](bool ok, storage_entries entries) {
+    links_.storage->load(storage_key_, counted_post(), [this](bool ok, storage_entries entries) {
         finish_start(ok, std::move(entries));
     });
 }
@@ -362,7 +362,7 @@ void room_core::flush_storage() {
     if (batch.empty()) {
         return;
     }
-    links_.storage->write(storage_key_, std::move(batch), links_.post, [this](bool ok) {
+    links_.storage->write(storage_key_, std::move(batch), counted_post(), [this](bool ok) {
         if (!ok) {
             // The batch is lost: rewrite everything the room knows at the next opportunity.
             compaction_due_ = true;
@@ -383,6 +383,27 @@ write_batch room_core::compaction_batch() {
     compaction_due_ = false;
     state_keys_since_compaction_ = 0;
     return batch;
+}
+
+std::function<void(std::function<void()>)> room_core::counted_post() {
+    ++in_flight_;
+    return [this, post = links_.post](std::function<void()> fn) {
+        post([this, fn = std::move(fn)] {
+            --in_flight_;
+            fn();
+        });
+    };
+}
+
+bool room_core::unwritten() const {
+    return links_.storage != nullptr &&
+           (!stored_.empty() || !key_writes_.empty() || compaction_due_ || store_timer_);
+}
+
+bool room_core::idle() {
+    forget_expired_transfers();
+    return (ready_ || load_failed_) && connections_.empty() && room_timers_.empty() &&
+           in_flight_ == 0 && transfers_.empty() && waiting_for_load_.empty() && !unwritten();
 }
 
 void room_core::flush_storage_now() {
@@ -438,7 +459,7 @@ void room_core::storage_get(std::string key, std::function<void(std::optional<js
     links_.storage->get(
         storage_key_,
         std::move(key),
-        links_.post,
+        counted_post(),
         [this, done = std::move(done)](std::optional<json::value> v) {
             run_turn([&] { done(std::move(v)); });
         }
@@ -457,7 +478,7 @@ void room_core::storage_list(
     links_.storage->list(
         storage_key_,
         std::move(prefix),
-        links_.post,
+        counted_post(),
         [this, done = std::move(done)](storage_entries entries) {
             run_turn([&] { done(std::move(entries)); });
         }
@@ -500,7 +521,7 @@ void room_core::transfer_session(
     auto finish = [this, done = std::move(done)](std::optional<std::string> token) {
         run_turn([&] { done(std::move(token)); });
     };
-    auto back = links_.post;
+    auto back = counted_post();  // called once, whichever way the transfer goes
     bool local =
         links_.post_to_room &&
         links_.post_to_room("main", target_room, [body, back, finish](room_core& target) {
@@ -531,7 +552,7 @@ void room_core::transfer_session(
     }
     log(log_level::warn,
         "room " + info_.id + ": no room '" + target_room + "' to transfer a session to");
-    finish(std::nullopt);
+    back([finish] { finish(std::nullopt); });
 }
 
 void room_core::accept_transfer(const json::value& body, std::function<void(response)> done) {

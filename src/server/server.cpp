@@ -30,13 +30,15 @@ std::uint64_t asio_clock::set_timer(std::chrono::milliseconds delay, std::functi
     }
     auto timer = std::make_shared<net::steady_timer>(executor_, delay);
     timers_.emplace(id, timer);
-    timer->async_wait([this, id, timer, fn = std::move(fn)](boost::system::error_code ec) {
-        if (ec) {
-            return;  // cancelled: the clock (and maybe its room) may be gone
+    timer->async_wait(
+        [this, id, timer, alive = alive_, fn = std::move(fn)](boost::system::error_code ec) {
+            if (ec || !*alive) {
+                return;  // cancelled or stopped: the clock (and maybe its room) may be gone
+            }
+            timers_.erase(id);
+            fn();
         }
-        timers_.erase(id);
-        fn();
-    });
+    );
     return id;
 }
 
@@ -56,13 +58,35 @@ void asio_clock::cancel_all() {
 
 void asio_clock::stop() {
     stopped_ = true;
+    *alive_ = false;
     cancel_all();
 }
 
 void room_host::post(std::function<void(detail::room_core&)> fn) {
-    net::post(executor, [this, fn = std::move(fn)] {
-        ensure_started();
-        fn(core);
+    // The task holds the room: an idle room is unloaded only when nothing does.
+    net::post(executor, [self = shared_from_this(), fn = std::move(fn)] {
+        self->ensure_started();
+        fn(self->core);
+        self->touched();
+    });
+}
+
+void room_host::touched() {
+    auto timeout = srv.config.limits.room_idle_timeout;
+    if (timeout.count() <= 0 || idle_armed || closing || srv.stopping ||
+        core.connection_count() != 0) {
+        return;
+    }
+    idle_armed = true;
+    idle_timer.expires_after(timeout);
+    idle_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        self->idle_armed = false;
+        if (ec || self->closing || self->core.connection_count() != 0) {
+            return;  // a socket came: its leave arms the timer again
+        }
+        if (!self->srv.unload_if_idle(self)) {
+            self->touched();
+        }
     });
 }
 
@@ -146,9 +170,16 @@ std::shared_ptr<room_host> server::impl::find_room(
         if (def.matches(room_id, info.params)) {
             strand executor = strand_for(worker_for(key));
             auto host = std::make_shared<room_host>(
-                def, std::move(info), executor, config.limits.max_queued_frames, links_for(executor)
+                *this,
+                key,
+                def,
+                std::move(info),
+                executor,
+                config.limits.max_queued_frames,
+                links_for(executor)
             );
             rooms.emplace(key, host);
+            net::post(executor, [host] { host->touched(); });  // a room nobody ends up using
             return host;
         }
     }
@@ -211,6 +242,35 @@ void server::impl::room_moved(const std::string& key) {
             host->clock.stop();
         });
     }
+}
+
+bool server::impl::unload_if_idle(const std::shared_ptr<room_host>& host) {
+    if (host->core.unwritten()) {
+        host->core.flush_storage_now();  // the next check finds it written
+        return false;
+    }
+    if (!host->core.idle()) {
+        return false;
+    }
+    {
+        std::lock_guard lock(rooms_mutex);
+        auto it = rooms.find(host->key);
+        // Held only by the registry and by the caller: no socket, no queued task, and nobody
+        // can take it while the registry is locked.
+        if (it == rooms.end() || it->second != host || host.use_count() > 2) {
+            return false;
+        }
+        rooms.erase(it);
+    }
+    host->closing = true;
+    host->clock.stop();
+    ++rooms_unloaded;
+    if (placement) {
+        auto newline = host->key.find('\n');
+        placement->release(host->key.substr(0, newline) + '/' + host->key.substr(newline + 1));
+    }
+    log(log_level::debug, "room " + host->core.info().id + " unloaded after being idle");
+    return true;
 }
 
 // How a room reaches storage and other rooms. Rooms of this process are reached by posting to
@@ -314,6 +374,7 @@ void server::impl::begin_stop() {
             host->core.close_all(close_code::going_away, "Server shutting down");
             host->core.flush_storage_now();  // before the timers go: nothing pending is lost
             host->clock.stop();
+            host->idle_timer.cancel();
         });
     }
     std::vector<std::shared_ptr<http_session>> live;
@@ -463,6 +524,7 @@ server_stats server::stats() const {
     s.connections_refused = impl_->connections_refused.load();
     s.slow_readers_closed = impl_->slow_readers_closed.load();
     s.oversized_frames = impl_->oversized_frames.load();
+    s.rooms_unloaded = impl_->rooms_unloaded.load();
     std::lock_guard lock(impl_->rooms_mutex);
     s.rooms = impl_->rooms.size();
     return s;
@@ -489,6 +551,9 @@ server_config config_from_env(server_config defaults) {
     }
     if (const char* v = std::getenv("SIGNE_MAX_CONNECTIONS"); v != nullptr && *v != '\0') {
         defaults.limits.max_connections = std::stoul(v);
+    }
+    if (const char* v = std::getenv("SIGNE_ROOM_IDLE_MS"); v != nullptr && *v != '\0') {
+        defaults.limits.room_idle_timeout = std::chrono::milliseconds(std::stoll(v));
     }
     if (const char* v = std::getenv("SIGNE_STORAGE"); v != nullptr && *v != '\0') {
         defaults.storage = make_storage(v);
@@ -540,6 +605,8 @@ server_config config_from_args(int argc, char** argv, server_config defaults) {
             config.remote_rooms_url = value;
         } else if (name == "--shard-secret") {
             config.shard_secret = value;
+        } else if (name == "--room-idle-ms") {
+            config.limits.room_idle_timeout = std::chrono::milliseconds(std::stoll(value));
         } else if (name == "--placement") {
             config.placement_url = value;
         } else if (name == "--advertise") {
@@ -550,7 +617,8 @@ server_config config_from_args(int argc, char** argv, server_config defaults) {
             throw std::invalid_argument(
                 "unknown flag '" + std::string(name) +
                 "' (known: --port, --address, --threads, --storage, --static, --transfer-secret, "
-                "--remote-rooms, --shard-secret, --placement, --advertise, --placement-lease-ms)"
+                "--remote-rooms, --shard-secret, --room-idle-ms, --placement, --advertise, "
+                "--placement-lease-ms)"
             );
         }
     }

@@ -58,33 +58,48 @@ private:
     std::uint64_t last_id_ = 0;
     std::map<std::uint64_t, std::shared_ptr<net::steady_timer>> timers_;
     bool stopped_ = false;
+    // False once stopped: a timer that expired just before stop() may still run its handler,
+    // after an unloaded room (and this clock) are gone.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 // One room: its strand, clock and runtime. Everything inside runs on `executor`.
-struct room_host {
+struct room_host : std::enable_shared_from_this<room_host> {
     room_host(
+        server::impl& server,
+        std::string map_key,
         const detail::room_definition& def,
         room_info info,
         strand exec,
         std::size_t max_queued_frames,
         detail::room_links links
     )
-        : executor(exec),
+        : srv(server),
+          key(std::move(map_key)),
+          executor(exec),
           clock(exec),
           core(
               def, std::move(info), clock, detail::room_limits{max_queued_frames}, std::move(links)
-          ) {}
+          ),
+          idle_timer(exec) {}
 
     // Runs `fn` on the room's strand, starting the room first if this is its first task.
     void post(std::function<void(detail::room_core&)> fn);
     // Builds the room instance on first use; call on `executor`.
     void ensure_started();
+    // After a socket left or a request was served: a room left with no socket starts counting
+    // towards its unloading (server_limits::room_idle_timeout). On `executor`.
+    void touched();
 
+    server::impl& srv;
+    std::string key;  // in server::impl::rooms
     strand executor;
     asio_clock clock;
     detail::room_core core;
+    net::steady_timer idle_timer;
+    bool idle_armed = false;
     bool started = false;
-    bool closing = false;
+    bool closing = false;  // shutting down or unloaded: accepts nothing new
 };
 
 // Where a /parties URL points.
@@ -118,6 +133,9 @@ struct server::impl {
     void start_placement();
     // A room this process held was taken over elsewhere: its clients go, and so does the room.
     void room_moved(const std::string& key);
+    // Unloads the room if it is still idle and nobody holds it: its state is in storage and the
+    // next request loads it again. On the room's strand; false when it stays.
+    bool unload_if_idle(const std::shared_ptr<room_host>& host);
     strand strand_for(std::size_t worker);
     std::size_t worker_for(const std::string& key) const;
 
@@ -159,6 +177,7 @@ struct server::impl {
     std::atomic<std::uint64_t> connections_open{0};
     std::atomic<std::uint64_t> connections_refused{0};
     std::atomic<std::uint64_t> slow_readers_closed{0};
+    std::atomic<std::uint64_t> rooms_unloaded{0};
     std::atomic<std::uint64_t> oversized_frames{0};
 };
 

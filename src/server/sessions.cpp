@@ -484,6 +484,7 @@ private:
             queued_bytes_ = 0;
         }
         host_->core.leave(shared_from_this());
+        host_->touched();
     }
 
     server::impl& srv_;

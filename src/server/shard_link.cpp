@@ -139,6 +139,7 @@ public:
         client->mark_closed();
         clients_.erase(client->client_id());
         host_->core.leave(client);
+        host_->touched();
     }
 
     std::shared_ptr<shard_client> find(const std::string& client_id) {
@@ -214,6 +215,7 @@ private:
         client->mark_closed();
         clients_.erase(client_id);
         host_->core.leave(client);
+        host_->touched();
     }
 
     // The shard went away: every client behind it left.
@@ -225,6 +227,7 @@ private:
             client->mark_closed();
             host_->core.leave(client);
         }
+        host_->touched();
         log(log_level::info, "shard " + shard_id_ + " unlinked from room " + host_->core.info().id);
     }
 
