@@ -71,6 +71,8 @@ private:
     bool awaiting_initial_sync_ = false;
     bool processing_ = false;
     std::vector<std::string> inbox_;
+    double allowance_ = 0;            // messages it may still send now
+    std::int64_t allowance_at_ = -1;  // when allowance_ was last refilled (ms); -1: never
 };
 
 using connection_ptr = std::shared_ptr<connection>;

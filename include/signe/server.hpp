@@ -36,9 +36,13 @@ struct server_limits {
     std::size_t max_body_bytes = 1024 * 1024;  // HTTP request body; over it: 413
     std::size_t max_header_bytes = 16 * 1024;  // HTTP request head; over it: 431
     std::size_t max_send_queue_bytes =
-        4 * 1024 * 1024;                         // per socket; a reader this far behind is closed
-    std::size_t max_connections = 100'000;       // sockets (HTTP and WebSocket); over it: refused
-    std::size_t max_queued_frames = 1024;        // frames a socket may send before its initial sync
+        4 * 1024 * 1024;                    // per socket; a reader this far behind is closed
+    std::size_t max_connections = 100'000;  // sockets (HTTP and WebSocket); over it: refused
+    std::size_t max_queued_frames = 1024;   // frames a socket may send before its initial sync
+    // Messages per socket: a burst of `message_burst`, then this many per second; a socket that
+    // sends more is closed with 1008 "Too many messages". 0: no limit.
+    double max_messages_per_second = 200;
+    std::size_t message_burst = 400;
     std::chrono::seconds handshake_timeout{10};  // HTTP request head and WebSocket handshake
     std::chrono::seconds http_idle_timeout{30};  // keep-alive connection with no request
     // A room with no socket, no timer of its own and nothing in flight for this long is written
@@ -74,7 +78,8 @@ struct server_config {
 };
 
 // Reads PORT, SIGNE_ADDRESS, SIGNE_THREADS, SIGNE_STATIC_DIR, SIGNE_MAX_FRAME_BYTES,
-// SIGNE_MAX_SEND_QUEUE_BYTES, SIGNE_MAX_CONNECTIONS, SIGNE_ROOM_IDLE_MS, SIGNE_STORAGE ("memory",
+// SIGNE_MAX_SEND_QUEUE_BYTES, SIGNE_MAX_CONNECTIONS, SIGNE_MAX_MESSAGES_PER_SECOND,
+// SIGNE_MESSAGE_BURST, SIGNE_ROOM_IDLE_MS, SIGNE_STORAGE ("memory",
 // "sqlite:<path>"), SIGNE_TRANSFER_SECRET, SIGNE_REMOTE_ROOMS, SHARD_SECRET, SIGNE_PLACEMENT,
 // SIGNE_ADVERTISE and SIGNE_PLACEMENT_LEASE_MS over the given defaults.
 server_config config_from_env(server_config defaults = {});

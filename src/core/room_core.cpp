@@ -495,6 +495,14 @@ void room_core::message(const connection_ptr& conn, std::string_view text) {
         return;
     }
     ++counters_.frames_in;
+    if (!conn->is_open()) {
+        return;  // closing (e.g. over its rate): what it still sends is dropped
+    }
+    if (!within_rate(*conn)) {
+        ++counters_.rate_limited;
+        conn->close(close_code::policy_violation, "Too many messages");
+        return;
+    }
     if (!conn->joined_ || conn->processing_) {
         if (conn->inbox_.size() >= limits_.max_queued_frames) {
             conn->close(close_code::try_again_later, "Too many frames before the initial sync");
@@ -504,6 +512,27 @@ void room_core::message(const connection_ptr& conn, std::string_view text) {
         return;
     }
     process(conn, std::string(text));
+}
+
+bool room_core::within_rate(connection& conn) {
+    if (limits_.max_messages_per_second <= 0) {
+        return true;
+    }
+    auto burst = static_cast<double>(std::max<std::size_t>(limits_.message_burst, 1));
+    std::int64_t now = clock_.now_ms();
+    conn.allowance_ = conn.allowance_at_ < 0
+                          ? burst
+                          : std::min(
+                                burst,
+                                conn.allowance_ + static_cast<double>(now - conn.allowance_at_) *
+                                                      limits_.max_messages_per_second / 1000.0
+                            );
+    conn.allowance_at_ = now;
+    if (conn.allowance_ < 1) {
+        return false;
+    }
+    conn.allowance_ -= 1;
+    return true;
 }
 
 void room_core::drain_inbox(const connection_ptr& conn) {

@@ -41,6 +41,7 @@ struct room_counters {
     std::uint64_t unknown_actions = 0;
     std::uint64_t invalid_payloads = 0;
     std::uint64_t guard_refusals = 0;
+    std::uint64_t rate_limited = 0;  // sockets closed for sending too many messages
     std::uint64_t handler_errors = 0;
     std::uint64_t frames_out = 0;
     std::uint64_t sync_packets = 0;
@@ -49,6 +50,10 @@ struct room_counters {
 struct room_limits {
     std::size_t max_queued_frames = 1024;   // frames a socket may send while its join is pending
     std::size_t compact_after_keys = 1000;  // incremental state keys written before a compaction
+    // Messages a socket may send: `message_burst` at once, refilled at this rate. A socket over
+    // it is closed (1008 "Too many messages"). 0: no limit.
+    double max_messages_per_second = 0;
+    std::size_t message_burst = 0;
 };
 
 class room_core;
@@ -219,6 +224,8 @@ private:
         bool has_value
     );
     void drain_inbox(const connection_ptr& conn);
+    // Takes one message from the socket's allowance (room_limits::max_messages_per_second).
+    bool within_rate(connection& conn);
     void end_turn();
     void expire_session(const std::string& private_id);
     void arm_expiry(const std::string& private_id, session_record& s);

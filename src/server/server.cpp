@@ -175,7 +175,10 @@ std::shared_ptr<room_host> server::impl::find_room(
                 def,
                 std::move(info),
                 executor,
-                config.limits.max_queued_frames,
+                detail::room_limits{
+                    .max_queued_frames = config.limits.max_queued_frames,
+                    .max_messages_per_second = config.limits.max_messages_per_second,
+                    .message_burst = config.limits.message_burst},
                 links_for(executor)
             );
             rooms.emplace(key, host);
@@ -551,6 +554,12 @@ server_config config_from_env(server_config defaults) {
     }
     if (const char* v = std::getenv("SIGNE_MAX_CONNECTIONS"); v != nullptr && *v != '\0') {
         defaults.limits.max_connections = std::stoul(v);
+    }
+    if (const char* v = std::getenv("SIGNE_MAX_MESSAGES_PER_SECOND"); v != nullptr && *v != '\0') {
+        defaults.limits.max_messages_per_second = std::stod(v);
+    }
+    if (const char* v = std::getenv("SIGNE_MESSAGE_BURST"); v != nullptr && *v != '\0') {
+        defaults.limits.message_burst = std::stoul(v);
     }
     if (const char* v = std::getenv("SIGNE_ROOM_IDLE_MS"); v != nullptr && *v != '\0') {
         defaults.limits.room_idle_timeout = std::chrono::milliseconds(std::stoll(v));

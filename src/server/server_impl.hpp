@@ -71,16 +71,14 @@ struct room_host : std::enable_shared_from_this<room_host> {
         const detail::room_definition& def,
         room_info info,
         strand exec,
-        std::size_t max_queued_frames,
+        detail::room_limits limits,
         detail::room_links links
     )
         : srv(server),
           key(std::move(map_key)),
           executor(exec),
           clock(exec),
-          core(
-              def, std::move(info), clock, detail::room_limits{max_queued_frames}, std::move(links)
-          ),
+          core(def, std::move(info), clock, limits, std::move(links)),
           idle_timer(exec) {}
 
     // Runs `fn` on the room's strand, starting the room first if this is its first task.

@@ -97,3 +97,28 @@ test("unknown rooms and paths get clear HTTP errors", async () => {
   assert.equal(tooBig.status, 413);
   await roomStillWorks();
 });
+
+test("a socket flooding messages is closed with 1008; others and polite bursts are unaffected", async () => {
+  const limited = await startServer({ SIGNE_MAX_MESSAGES_PER_SECOND: "20", SIGNE_MESSAGE_BURST: "40" });
+  try {
+    const watcher = await joinRoom(limited, "counter-flood", { id: "watcher" });
+    const polite = await rawSocket(limited, "/parties/main/counter-flood?id=polite");
+    for (let i = 0; i < 30; i++) polite.ws.send(JSON.stringify({ action: "increment" })); // within the burst
+    await watcher.waitFor(() => watcher.state.count === 30, "the burst of 30 is applied");
+
+    const flood = await rawSocket(limited, "/parties/main/counter-flood?id=flood");
+    for (let i = 0; i < 500; i++) flood.ws.send(JSON.stringify({ action: "increment" }));
+    await flood.waitFor(() => flood.closed !== null, "the flooding socket is closed");
+    assert.deepEqual(flood.closed, { code: 1008, reason: "Too many messages" });
+    const applied = (await getJson(limited, "/parties/main/counter-flood/count")).body.count - 30;
+    assert.ok(applied >= 40 && applied < 60, `about a burst of the flood was applied, then nothing (${applied})`);
+
+    watcher.emit("increment");
+    await watcher.waitFor(() => watcher.state.count === 31 + applied, "the room still works for the others");
+    assert.equal(polite.closed, null, "the polite socket is still open");
+    watcher.close();
+    polite.ws.close();
+  } finally {
+    assert.equal(await limited.stop(), 0);
+  }
+});
