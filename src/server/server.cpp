@@ -71,6 +71,21 @@ void room_host::post(std::function<void(detail::room_core&)> fn) {
     });
 }
 
+void room_host::defer_write(std::function<void()> write) {
+    deferred_writes.push_back(std::move(write));
+    if (deferred_writes.size() > 1) {
+        return;  // the timer is set
+    }
+    write_timer.expires_after(srv.config.limits.write_delay);
+    write_timer.async_wait([self = shared_from_this()](boost::system::error_code) {
+        auto writes = std::move(self->deferred_writes);
+        self->deferred_writes.clear();
+        for (auto& deferred : writes) {
+            deferred();
+        }
+    });
+}
+
 void room_host::touched() {
     auto timeout = srv.config.limits.room_idle_timeout;
     if (timeout.count() <= 0 || idle_armed || closing || srv.stopping ||
@@ -560,6 +575,9 @@ server_config config_from_env(server_config defaults) {
     }
     if (const char* v = std::getenv("SIGNE_MESSAGE_BURST"); v != nullptr && *v != '\0') {
         defaults.limits.message_burst = std::stoul(v);
+    }
+    if (const char* v = std::getenv("SIGNE_WRITE_DELAY_US"); v != nullptr && *v != '\0') {
+        defaults.limits.write_delay = std::chrono::microseconds(std::stoll(v));
     }
     if (const char* v = std::getenv("SIGNE_ROOM_IDLE_MS"); v != nullptr && *v != '\0') {
         defaults.limits.room_idle_timeout = std::chrono::milliseconds(std::stoll(v));

@@ -79,7 +79,8 @@ struct room_host : std::enable_shared_from_this<room_host> {
           executor(exec),
           clock(exec),
           core(def, std::move(info), clock, limits, std::move(links)),
-          idle_timer(exec) {}
+          idle_timer(exec),
+          write_timer(exec) {}
 
     // Runs `fn` on the room's strand, starting the room first if this is its first task.
     void post(std::function<void(detail::room_core&)> fn);
@@ -88,6 +89,9 @@ struct room_host : std::enable_shared_from_this<room_host> {
     // After a socket left or a request was served: a room left with no socket starts counting
     // towards its unloading (server_limits::room_idle_timeout). On `executor`.
     void touched();
+    // Runs `write` once server_limits::write_delay has passed, with every other write deferred
+    // meanwhile (one timer per room, not per socket). On `executor`.
+    void defer_write(std::function<void()> write);
 
     server::impl& srv;
     std::string key;  // in server::impl::rooms
@@ -96,6 +100,8 @@ struct room_host : std::enable_shared_from_this<room_host> {
     detail::room_core core;
     net::steady_timer idle_timer;
     bool idle_armed = false;
+    net::steady_timer write_timer;
+    std::vector<std::function<void()>> deferred_writes;
     bool started = false;
     bool closing = false;  // shutting down or unloaded: accepts nothing new
 };

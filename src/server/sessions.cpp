@@ -388,7 +388,7 @@ public:
         }
         queued_bytes_ += frame->size();
         queue_.push_back(std::move(frame));
-        write_next();
+        schedule_write();
     }
 
     void close(int code, std::string_view reason) override {
@@ -429,12 +429,35 @@ private:
         read();
     }
 
+    // The write starts once the room's strand has run what is already waiting on it (other
+    // clients' messages, arrived in the same poll). A socket that wrote less than
+    // server_limits::write_delay ago waits for the rest of that delay (Nagle's rule, by time):
+    // under steady traffic the frames queued meanwhile leave in one system call instead of one
+    // each, while a socket that receives little is written at once.
+    void schedule_write() {
+        if (writing_ || write_scheduled_) {
+            return;
+        }
+        write_scheduled_ = true;
+        auto write = [self = shared_from_this()] {
+            self->write_scheduled_ = false;
+            self->write_next();
+        };
+        auto delay = srv_.config.limits.write_delay;
+        if (delay.count() > 0 && std::chrono::steady_clock::now() - last_write_ < delay) {
+            host_->defer_write(std::move(write));
+        } else {
+            net::post(ws_.get_executor(), std::move(write));
+        }
+    }
+
     // Everything queued (up to a batch) goes out in one write.
     void write_next() {
         if (writing_ || queue_.empty()) {
             return;
         }
         writing_ = true;
+        last_write_ = std::chrono::steady_clock::now();
         auto batch = take_batch(queue_);
         const frame_batch* sending = batch.get();
         ws_.next_layer().async_write_all(
@@ -494,6 +517,8 @@ private:
     frame_queue queue_;
     std::size_t queued_bytes_ = 0;
     bool writing_ = false;
+    bool write_scheduled_ = false;
+    std::chrono::steady_clock::time_point last_write_{};
     bool open_ = false;
     bool closing_ = false;
     bool finished_ = false;
