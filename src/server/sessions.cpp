@@ -388,6 +388,7 @@ public:
         }
         queued_bytes_ += frame->size();
         queue_.push_back(std::move(frame));
+        note_frame_interval();
         schedule_write();
     }
 
@@ -429,11 +430,21 @@ private:
         read();
     }
 
+    // The socket's mean time between frames (moving average, 1/8 weight to the newest).
+    void note_frame_interval() {
+        auto now = std::chrono::steady_clock::now();
+        if (last_frame_ != std::chrono::steady_clock::time_point{}) {
+            double gap = std::chrono::duration<double, std::micro>(now - last_frame_).count();
+            frame_gap_us_ += (gap - frame_gap_us_) / 8;
+        }
+        last_frame_ = now;
+    }
+
     // The write starts once the room's strand has run what is already waiting on it (other
-    // clients' messages, arrived in the same poll). A socket that wrote less than
-    // server_limits::write_delay ago waits for the rest of that delay (Nagle's rule, by time):
-    // under steady traffic the frames queued meanwhile leave in one system call instead of one
-    // each, while a socket that receives little is written at once.
+    // clients' messages, arrived in the same poll). A socket that receives at least one frame
+    // per server_limits::write_delay on average, and wrote less than that delay ago, waits for
+    // the rest of it (Nagle's rule, by time): the frames queued meanwhile leave in one system
+    // call instead of one each. A socket that receives less is written at once.
     void schedule_write() {
         if (writing_ || write_scheduled_) {
             return;
@@ -444,7 +455,8 @@ private:
             self->write_next();
         };
         auto delay = srv_.config.limits.write_delay;
-        if (delay.count() > 0 && std::chrono::steady_clock::now() - last_write_ < delay) {
+        bool busy = frame_gap_us_ <= static_cast<double>(delay.count());
+        if (busy && std::chrono::steady_clock::now() - last_write_ < delay) {
             host_->defer_write(std::move(write));
         } else {
             net::post(ws_.get_executor(), std::move(write));
@@ -519,6 +531,8 @@ private:
     bool writing_ = false;
     bool write_scheduled_ = false;
     std::chrono::steady_clock::time_point last_write_{};
+    std::chrono::steady_clock::time_point last_frame_{};
+    double frame_gap_us_ = 1e9;  // no traffic yet: never busy
     bool open_ = false;
     bool closing_ = false;
     bool finished_ = false;
