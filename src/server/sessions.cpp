@@ -398,8 +398,8 @@ public:
         }
         closing_ = true;
         close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
-        if (!writing_) {
-            do_close();
+        if (!writing_ && !write_scheduled_) {
+            do_close();  // else the frames already queued go first, then the close
         }
     }
 
@@ -465,7 +465,13 @@ private:
 
     // Everything queued (up to a batch) goes out in one write.
     void write_next() {
-        if (writing_ || queue_.empty()) {
+        if (writing_ || close_started_) {
+            return;
+        }
+        if (queue_.empty()) {
+            if (closing_) {
+                do_close();  // a scheduled write found nothing left: the close can go now
+            }
             return;
         }
         writing_ = true;
@@ -496,7 +502,12 @@ private:
         );
     }
 
+    // The close frame, once: nothing is written after it (Beast allows one close at a time).
     void do_close() {
+        if (close_started_) {
+            return;
+        }
+        close_started_ = true;
         ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {});
     }
 
@@ -530,6 +541,7 @@ private:
     std::size_t queued_bytes_ = 0;
     bool writing_ = false;
     bool write_scheduled_ = false;
+    bool close_started_ = false;
     std::chrono::steady_clock::time_point last_write_{};
     std::chrono::steady_clock::time_point last_frame_{};
     double frame_gap_us_ = 1e9;  // no traffic yet: never busy

@@ -157,3 +157,15 @@ test("SIGTERM with clients connected: they get 1001 and the server exits without
   // Leaving clients set session-expiry timers in their room; those must not hold the process.
   assert.doesNotMatch(own.stderr(), /still open after the shutdown grace period/);
 });
+
+test("SIGTERM while frames are queued for many sockets closes each once, after its frames", async () => {
+  for (let round = 0; round < 5; round++) {
+    const own = await startServer();
+    const clients = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => joinRoom(own, "game-busy-stop", { id: `busy-${round}-${i}`, maxRetries: 0 })),
+    );
+    for (let i = 0; i < 20; i++) clients[i % 20].emit("move", { x: i, y: round });
+    assert.equal(await own.stop(), 0, `a clean exit, not a crash: ${own.stderr()}`);
+    for (const c of clients) c.close();
+  }
+});
