@@ -149,5 +149,8 @@ void apply_cors(response& res, const cors_options& options = {});
 // Splits and percent-decodes a query string ("a=1&b=x%20y").
 name_values parse_query(std::string_view query);
 std::string percent_decode(std::string_view text);
+// Percent-encodes everything but RFC 3986's unreserved characters (A-Z a-z 0-9 - _ . ~): what
+// encodeURIComponent leaves alone, narrowed to the set every decoder agrees on.
+std::string percent_encode(std::string_view text);
 
 }  // namespace signe

@@ -3,6 +3,7 @@
 
 #include <signe/client.hpp>
 #include <signe/connection.hpp>
+#include <signe/http.hpp>
 #include <signe/log.hpp>
 
 #include <boost/asio/bind_executor.hpp>
@@ -18,7 +19,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -39,24 +39,6 @@ namespace {
 
 constexpr std::chrono::seconds close_grace{1};
 constexpr int abnormal_closure = 1006;
-
-// encodeURIComponent's safe set, narrowed to RFC 3986's unreserved characters.
-std::string uri_encode(std::string_view s) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (char c : s) {
-        auto u = static_cast<unsigned char>(c);
-        bool safe = std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~';
-        if (safe) {
-            out.push_back(c);
-        } else {
-            out.push_back('%');
-            out.push_back(hex[u >> 4]);
-            out.push_back(hex[u & 0xF]);
-        }
-    }
-    return out;
-}
 
 struct endpoint_parts {
     std::string host_header;  // "127.0.0.1:3000"
@@ -97,11 +79,12 @@ endpoint_parts parse_host(std::string host) {
 }
 
 std::string make_target(const client_options& o, const std::string& session) {
-    std::string t = o.party.empty() ? "/party/" + uri_encode(o.room)
-                                    : "/parties/" + uri_encode(o.party) + "/" + uri_encode(o.room);
-    t += "?_pk=" + uri_encode(session) + "&id=" + uri_encode(session);
+    std::string t = o.party.empty()
+                        ? "/party/" + percent_encode(o.room)
+                        : "/parties/" + percent_encode(o.party) + "/" + percent_encode(o.room);
+    t += "?_pk=" + percent_encode(session) + "&id=" + percent_encode(session);
     for (const auto& [name, value] : o.query) {
-        t += "&" + uri_encode(name) + "=" + uri_encode(value);
+        t += "&" + percent_encode(name) + "=" + percent_encode(value);
     }
     return t;
 }
@@ -219,7 +202,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
         world_ask = ask;
         ask->request = {
             beast::http::verb::post,
-            "/parties/world/" + uri_encode(options.world) + "/connect",
+            "/parties/world/" + percent_encode(options.world) + "/connect",
             11};
         ask->request.set(beast::http::field::host, endpoint.host_header);
         ask->request.set(beast::http::field::content_type, "application/json");

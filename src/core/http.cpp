@@ -202,6 +202,25 @@ std::string percent_decode(std::string_view text) {
     return decode_component(text, false);
 }
 
+std::string percent_encode(std::string_view text) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        auto u = static_cast<unsigned char>(c);
+        bool unreserved = (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') ||
+                          (u >= '0' && u <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
+        if (unreserved) {
+            out.push_back(c);
+        } else {
+            out.push_back('%');
+            out.push_back(hex[u >> 4]);
+            out.push_back(hex[u & 0xF]);
+        }
+    }
+    return out;
+}
+
 name_values parse_query(std::string_view query) {
     name_values out(false);
     std::size_t start = 0;

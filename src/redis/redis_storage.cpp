@@ -1,10 +1,10 @@
 #include "storage/json_read.hpp"
 
+#include <signe/http.hpp>
 #include <signe/storage_redis.hpp>
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <mutex>
 #include <stdexcept>
@@ -67,22 +67,6 @@ for i = 1, #all, 2 do
 end
 return out
 )lua";
-
-std::string percent_encode(std::string_view text) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (char c : text) {
-        auto u = static_cast<unsigned char>(c);
-        if ((std::isalnum(u) != 0 && u < 0x80) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out.push_back(c);
-        } else {
-            out.push_back('%');
-            out.push_back(hex[u >> 4]);
-            out.push_back(hex[u & 0xF]);
-        }
-    }
-    return out;
-}
 
 json::value parse_value(std::string_view key, std::string_view text) {
     boost::system::error_code ec;

@@ -4,22 +4,6 @@
 namespace signe {
 namespace {
 
-std::string percent_encode(std::string_view text) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (char c : text) {
-        auto u = static_cast<unsigned char>(c);
-        if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-            out.push_back(c);
-        } else {
-            out.push_back('%');
-            out.push_back(hex[u >> 4]);
-            out.push_back(hex[u & 0xF]);
-        }
-    }
-    return out;
-}
-
 std::string room_name(const storage_key& room) {
     return percent_encode(room.ns) + ":" + percent_encode(room.room);
 }

@@ -313,3 +313,9 @@ TEST(request, every_reply_carries_the_default_cors_headers) {
 }
 
 }  // namespace
+
+TEST(request, percent_encode_keeps_only_unreserved_characters_and_round_trips) {
+    EXPECT_EQ(signe::percent_encode("game-1_a.b~C9"), "game-1_a.b~C9");
+    EXPECT_EQ(signe::percent_encode("a b/c:d?é"), "a%20b%2Fc%3Ad%3F%C3%A9");
+    EXPECT_EQ(signe::percent_decode(signe::percent_encode("x y/é:%")), "x y/é:%");
+}
