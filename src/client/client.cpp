@@ -90,14 +90,9 @@ std::string make_target(const client_options& o, const std::string& session) {
 }
 
 void log_handler_error(std::string_view where) {
-    std::string what = "unknown exception";
-    try {
-        throw;
-    } catch (const std::exception& e) {
-        what = e.what();
-    } catch (...) {
-    }
-    log(log_level::error, "signe::client: a " + std::string(where) + " handler threw: " + what);
+    log(log_level::error,
+        "signe::client: a " + std::string(where) +
+            " handler threw: " + exception_message(std::current_exception()));
 }
 
 // Handlers, copied on write so dispatch reads them without holding a lock.

@@ -78,4 +78,14 @@ void log(log_level level, std::string_view message) {
     std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
+std::string exception_message(const std::exception_ptr& e, std::string_view unknown) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        return ex.what();
+    } catch (...) {
+        return std::string(unknown);
+    }
+}
+
 }  // namespace signe

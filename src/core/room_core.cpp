@@ -25,14 +25,9 @@ json::value sync_frame(json::value value) {
 }
 
 void log_exception(const room_info& info, std::string_view where) {
-    std::string what = "unknown exception";
-    try {
-        throw;
-    } catch (const std::exception& e) {
-        what = e.what();
-    } catch (...) {
-    }
-    log(log_level::error, "room " + describe(info) + ": " + std::string(where) + " threw: " + what);
+    log(log_level::error,
+        "room " + describe(info) + ": " + std::string(where) +
+            " threw: " + exception_message(std::current_exception()));
 }
 
 }  // namespace

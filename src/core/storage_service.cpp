@@ -5,19 +5,6 @@
 #include <exception>
 
 namespace signe::detail {
-namespace {
-
-std::string what_of(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        return ex.what();
-    } catch (...) {
-        return "unknown error";
-    }
-}
-
-}  // namespace
 
 storage_service::storage_service(std::shared_ptr<storage_backend> backend, bool run_inline)
     : backend_(std::move(backend)), inline_(run_inline) {
@@ -51,7 +38,7 @@ void storage_service::load(
             ok = false;
             log(log_level::error,
                 "storage: loading " + room.ns + "/" + room.room +
-                    " failed: " + what_of(std::current_exception()));
+                    " failed: " + exception_message(std::current_exception(), "unknown error"));
         }
         post([done, ok, entries = std::move(entries)]() mutable { done(ok, std::move(entries)); });
     };
@@ -71,7 +58,8 @@ void storage_service::get(
             value = backend_->get(room, key);
         } catch (...) {
             log(log_level::error,
-                "storage: get " + key + " failed: " + what_of(std::current_exception()));
+                "storage: get " + key +
+                    " failed: " + exception_message(std::current_exception(), "unknown error"));
         }
         post([done, value = std::move(value)]() mutable { done(std::move(value)); });
     };
@@ -88,7 +76,8 @@ void storage_service::list(
             entries = backend_->list(room, prefix);
         } catch (...) {
             log(log_level::error,
-                "storage: list " + prefix + " failed: " + what_of(std::current_exception()));
+                "storage: list " + prefix +
+                    " failed: " + exception_message(std::current_exception(), "unknown error"));
         }
         post([done, entries = std::move(entries)]() mutable { done(std::move(entries)); });
     };
@@ -179,8 +168,8 @@ void storage_service::run_writes(std::vector<task>& writes) {
     } catch (...) {
         ok = false;
         log(log_level::error,
-            "storage: writing " + std::to_string(batches.size()) +
-                " batch(es) failed: " + what_of(std::current_exception()));
+            "storage: writing " + std::to_string(batches.size()) + " batch(es) failed: " +
+                exception_message(std::current_exception(), "unknown error"));
     }
     for (auto& w : writes) {
         if (w.written) {
