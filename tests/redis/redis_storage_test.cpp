@@ -1,8 +1,9 @@
-// redis_storage: the storage_backend contract (the behaviours tests/storage/backend_test.cpp
-// checks for memory and SQLite), the key layout, atomic batches, reconnection, and Redis going
+// redis_storage: the storage_backend contract (tests/storage/backend_contract.hpp, shared with
+// memory and SQLite), the key layout, atomic batches, reconnection, and Redis going
 // down and coming back.
 
-#include "redis_server.hpp"
+#include "redis/redis_server.hpp"
+#include "storage/backend_contract.hpp"
 #include <gtest/gtest.h>
 
 #include <signe/storage.hpp>
@@ -17,21 +18,8 @@ namespace {
 using namespace std::chrono_literals;
 using redis_test::redis_server;
 
-write_batch puts(std::initializer_list<std::pair<std::string, json::value>> entries) {
-    write_batch batch;
-    for (const auto& entry : entries) {
-        batch.puts.push_back(entry);
-    }
-    return batch;
-}
-
-std::vector<std::string> keys_of(const storage_entries& entries) {
-    std::vector<std::string> keys;
-    for (const auto& entry : entries) {
-        keys.push_back(entry.first);
-    }
-    return keys;
-}
+using storage_test::keys_of;
+using storage_test::puts;
 
 template <class F>
 std::string what_of(F&& f) {
@@ -58,30 +46,6 @@ protected:
         return std::make_unique<redis_storage>(options);
     }
 };
-
-TEST_F(RedisStorageTest, GetOfAMissingKeyIsEmpty) {
-    EXPECT_FALSE(storage->get(demo, "state:count").has_value());
-    EXPECT_TRUE(storage->list(demo, "").empty());
-    EXPECT_TRUE(storage->list(demo, "state:").empty());
-}
-
-TEST_F(RedisStorageTest, PutsAndReadsBackEveryKindOfJsonValue) {
-    json::value values = json::parse(
-        R"({"null":null,"true":true,"int":-42,"big":9007199254740991,"double":0.5,)"
-        R"("long":49.300000000000004,"text":"h\u00e9llo \"w\" \n","array":[1,"two",{"three":3}],)"
-        R"("object":{"a":{"b":[]}}})"
-    );
-    write_batch batch;
-    for (const auto& [key, value] : values.as_object()) {
-        batch.puts.emplace_back(std::string(key), value);
-    }
-    storage->write(demo, batch);
-    for (const auto& [key, value] : values.as_object()) {
-        auto stored = storage->get(demo, key);
-        ASSERT_TRUE(stored.has_value()) << key;
-        EXPECT_EQ(*stored, value) << key;
-    }
-}
 
 // One hash per room, values as the JSON text JSON.stringify writes.
 TEST_F(RedisStorageTest, KeepsOneHashPerRoomWithJsonTextValues) {
@@ -126,122 +90,6 @@ TEST_F(RedisStorageTest, KeepsNamespacesRoomsAndPrefixesApart) {
     EXPECT_FALSE(elsewhere->get(alternate, "value").has_value());
     elsewhere->write(alternate, puts({{"value", "theirs"}}));
     EXPECT_EQ(*storage->get(alternate, "value"), "alternate-demo");
-}
-
-TEST_F(RedisStorageTest, ListsByPrefixInAscendingBinaryOrder) {
-    storage->write(
-        demo,
-        puts(
-            {{"state:b", 2},
-             {"state:a", 1},
-             {"state:B", 3},
-             {"state:\xc3\xa9", 4},
-             {"state:a.0", 5},
-             {"state:", 6},
-             {"session:x", 7},
-             {"statf", 8},
-             {"state:\xf0\x9f\x98\x80", 9}}
-        )
-    );
-    EXPECT_EQ(
-        keys_of(storage->list(demo, "state:")),
-        (std::vector<std::string>{
-            "state:",
-            "state:B",
-            "state:a",
-            "state:a.0",
-            "state:b",
-            "state:\xc3\xa9",
-            "state:\xf0\x9f\x98\x80"})
-    );
-    EXPECT_EQ(
-        keys_of(storage->list(demo, "")),
-        (std::vector<std::string>{
-            "session:x",
-            "state:",
-            "state:B",
-            "state:a",
-            "state:a.0",
-            "state:b",
-            "state:\xc3\xa9",
-            "state:\xf0\x9f\x98\x80",
-            "statf"})
-    );
-    EXPECT_EQ(
-        keys_of(storage->list(demo, "state:a")), (std::vector<std::string>{"state:a", "state:a.0"})
-    );
-    EXPECT_TRUE(storage->list(demo, "nothing").empty());
-    auto entries = storage->list(demo, "state:a.");
-    ASSERT_EQ(entries.size(), 1u);
-    EXPECT_EQ(entries[0].second, 5);
-    // Glob characters in a prefix are plain characters.
-    storage->write(demo, puts({{"s*[x]?", 10}, {"s*y", 11}}));
-    EXPECT_EQ(keys_of(storage->list(demo, "s*[")), (std::vector<std::string>{"s*[x]?"}));
-}
-
-TEST_F(RedisStorageTest, AppliesABatchAsPrefixDeletesThenDeletesThenPuts) {
-    storage->write(
-        demo,
-        puts({{"state:a", 1}, {"state:a.x", 2}, {"state:a.y", 3}, {"state:b", 4}, {"state:c", 5}})
-    );
-    write_batch batch;
-    batch.puts = {{"state:a.x", "new"}, {"state:b", "again"}};
-    batch.deletes = {"state:b", "state:c", "state:missing"};
-    batch.delete_prefixes = {"state:a"};
-    storage->write(demo, batch);
-    auto entries = storage->list(demo, "");
-    EXPECT_EQ(keys_of(entries), (std::vector<std::string>{"state:a.x", "state:b"}));
-    EXPECT_EQ(*storage->get(demo, "state:a.x"), "new");
-    EXPECT_EQ(*storage->get(demo, "state:b"), "again");
-
-    // An empty prefix clears the room, and puts of the same batch stay.
-    write_batch rewrite;
-    rewrite.delete_prefixes = {""};
-    rewrite.puts = {{"state:.", json::parse(R"({"n":1})")}};
-    storage->write(demo, rewrite);
-    EXPECT_EQ(keys_of(storage->list(demo, "")), (std::vector<std::string>{"state:."}));
-}
-
-TEST_F(RedisStorageTest, OverwritesAValue) {
-    storage->write(demo, puts({{"state:count", 1}}));
-    storage->write(demo, puts({{"state:count", json::parse(R"({"n":2})")}}));
-    EXPECT_EQ(*storage->get(demo, "state:count"), json::parse(R"({"n":2})"));
-    EXPECT_EQ(storage->list(demo, "").size(), 1u);
-}
-
-TEST_F(RedisStorageTest, WritesBatchesOfSeveralRooms) {
-    storage_key other{"main", "other"};
-    storage->write(other, puts({{"gone", 1}}));
-    std::vector<std::pair<storage_key, write_batch>> batches;
-    batches.emplace_back(demo, puts({{"a", 1}}));
-    write_batch clear_other;
-    clear_other.deletes.push_back("gone");
-    clear_other.puts.emplace_back("b", 2);
-    batches.emplace_back(other, clear_other);
-    batches.emplace_back(demo, puts({{"a", 3}}));  // later batches win
-    batches.emplace_back(storage_key{"main", "empty"}, write_batch{});
-    storage->write_many(batches);
-    EXPECT_EQ(*storage->get(demo, "a"), 3);
-    EXPECT_EQ(keys_of(storage->list(other, "")), (std::vector<std::string>{"b"}));
-    EXPECT_TRUE(storage->list({"main", "empty"}, "").empty());
-    storage->write_many({});
-}
-
-TEST_F(RedisStorageTest, KeysMayHoldAnyBytes) {
-    std::string with_nul("a\0b", 3);
-    storage->write(demo, puts({{with_nul, 1}, {"a", 2}, {"a\x01", 3}, {"a\xff", 4}}));
-    EXPECT_EQ(*storage->get(demo, with_nul), 1);
-    EXPECT_EQ(
-        keys_of(storage->list(demo, "a")),
-        (std::vector<std::string>{"a", with_nul, "a\x01", "a\xff"})
-    );
-    EXPECT_EQ(
-        keys_of(storage->list(demo, std::string("a\0", 2))), (std::vector<std::string>{with_nul})
-    );
-    write_batch batch;
-    batch.delete_prefixes = {std::string("a\0", 2)};
-    storage->write(demo, batch);
-    EXPECT_EQ(keys_of(storage->list(demo, "")), (std::vector<std::string>{"a", "a\x01", "a\xff"}));
 }
 
 // All rooms of a write_many, or none: a room key of the wrong type fails the call before
@@ -392,3 +240,22 @@ TEST(MakeStorage, BuildsRedisStorageFromAUrl) {
 
 }  // namespace
 }  // namespace signe
+
+namespace signe::storage_test {
+namespace {
+
+// The contract every backend meets (tests/storage/backend_contract.hpp), on a private Redis.
+struct redis_backend {
+    redis_test::redis_server server;
+    std::unique_ptr<storage_backend> make() {
+        redis_storage_options options;
+        options.connection.url = server.url();
+        return std::make_unique<redis_storage>(options);
+    }
+};
+
+}  // namespace
+
+INSTANTIATE_TYPED_TEST_SUITE_P(Redis, BackendContract, redis_backend);
+
+}  // namespace signe::storage_test
