@@ -3,6 +3,7 @@
 // to the next server asked once its lease ends, with their users (storage is in the same Redis);
 // with Redis down, running rooms keep running and new rooms fail with a clear error.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { after, before, test } from "node:test";
 import { joinRoom, startServer } from "./helpers.mjs";
 import { startRedis } from "../redis/redis_server.mjs";
@@ -17,6 +18,21 @@ before(async () => {
 after(async () => {
   await redis.close();
 });
+
+// Polls the room's hash in Redis until every field holds what is expected (for a session, its
+// public id appears in the stored record). Another process's storage: nothing to wait on.
+async function durable(room, fields, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stored = Object.entries(fields).every(([field, want]) => {
+      const got = execFileSync("redis-cli", ["-p", String(redis.port), "HGET", `signe:main:${room}`, field]).toString().trim();
+      return got === want || got.includes(`"${want}"`);
+    });
+    if (stored) return;
+    if (Date.now() > deadline) throw new Error(`not stored in time: ${JSON.stringify(fields)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 const roomServer = () =>
   startServer({
@@ -72,12 +88,16 @@ test("simultaneous first joins through both servers make one room, not two", asy
 test("kill -9 the holder: its rooms move to the other server with their users", async () => {
   const a = await roomServer();
   const b = await roomServer();
+  const open = [];
+  const track = (c) => (open.push(c), c); // closed even when an assertion fails (PartySocket reconnects)
   try {
-    const holderSide = await joinRoom(a, "game-failover", { id: "on-a" }); // a holds the room
-    const client = await joinRoom(b, "game-failover", { id: "through-b" });
+    const holderSide = track(await joinRoom(a, "game-failover", { id: "on-a" })); // a holds the room
+    const client = track(await joinRoom(b, "game-failover", { id: "through-b" }));
     const pId = client.state.pId;
     client.emit("move", { x: 12, y: 13 });
     await holderSide.waitFor(() => holderSide.state.players[pId]?.x === 12, "the move reached a");
+    // Storage is written behind: what kill -9 must not lose is what had reached Redis.
+    await durable("game-failover", { "session:through-b": pId, [`state:players.${pId}.x`]: "12" });
     holderSide.close();
     const killedAt = Date.now();
     await a.kill();
@@ -88,11 +108,11 @@ test("kill -9 the holder: its rooms move to the other server with their users", 
     assert.equal(client.state.pId, pId, "same user after the move");
     assert.equal(client.state.players[pId].x, 12, "its state was loaded from storage");
     client.emit("move", { x: 99, y: 13 });
-    const observer = await joinRoom(b, "game-failover", { id: "observer" });
+    const observer = track(await joinRoom(b, "game-failover", { id: "observer" }));
     await observer.waitFor(() => observer.state.players[pId]?.x === 99, "the room runs on b now");
     console.log(`room moved to b ${movedAfter} ms after kill -9 (lease ${LEASE_MS} ms)`);
-    for (const c of [client, observer]) c.close();
   } finally {
+    for (const c of open) c.close();
     await a.kill();
     assert.equal(await b.stop(), 0);
   }
